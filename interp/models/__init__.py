@@ -1,0 +1,33 @@
+"""Load models into TransformerLens hooks: the built-in SmolLM2, organisms, local HF models."""
+
+from interp.models.devices import resolve_device, resolve_dtype
+from interp.models.errors import (
+    ModelLoadError,
+    ModelNotFoundError,
+    OrganismNotTrainedError,
+    UnsupportedArchitectureError,
+)
+from interp.models.fingerprint import fingerprint
+from interp.models.generation import chat, format_chat, generate
+from interp.models.hf import SUPPORTED_ARCHITECTURES, load_hf_directory
+from interp.models.loading import load_model, organism_dir
+from interp.models.smollm2 import ensure_smollm2, smollm2_dir
+
+__all__ = [
+    "SUPPORTED_ARCHITECTURES",
+    "ModelLoadError",
+    "ModelNotFoundError",
+    "OrganismNotTrainedError",
+    "UnsupportedArchitectureError",
+    "chat",
+    "ensure_smollm2",
+    "fingerprint",
+    "format_chat",
+    "generate",
+    "load_hf_directory",
+    "load_model",
+    "organism_dir",
+    "resolve_device",
+    "resolve_dtype",
+    "smollm2_dir",
+]

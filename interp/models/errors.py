@@ -1,0 +1,19 @@
+"""Errors raised while resolving and loading models. Each message names the fix."""
+
+from __future__ import annotations
+
+
+class ModelLoadError(ValueError):
+    """A model spec could not be turned into a model."""
+
+
+class ModelNotFoundError(ModelLoadError):
+    """The spec points at nothing loadable (no directory, no weights, not cached)."""
+
+
+class UnsupportedArchitectureError(ModelLoadError):
+    """The model's architecture has no conversion to TransformerLens hooks."""
+
+
+class OrganismNotTrainedError(ModelNotFoundError):
+    """`organism:NAME` was asked for before the organism was trained."""

