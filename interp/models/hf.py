@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -146,7 +145,11 @@ def _hooked_config(
     with tempfile.TemporaryDirectory() as tmp:
         neutral = Path(tmp) / "local-model"
         neutral.mkdir()
-        shutil.copy(path / "config.json", neutral / "config.json")
+        config = json.loads((path / "config.json").read_text())
+        # GPT-2 configs written by recent transformers drop `n_ctx`, which the converter reads.
+        if "n_positions" in config:
+            config.setdefault("n_ctx", config["n_positions"])
+        (neutral / "config.json").write_text(json.dumps(config))
         cfg = get_pretrained_model_config(
             str(neutral),
             hf_cfg=hf_config.to_dict(),

@@ -1,0 +1,59 @@
+"""Imports run one way: models, prompts <- evals <- organisms, activations <- probes, saes
+<- interventions <- report, demo <- cli. A module never imports a layer to its right."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import interp
+
+LAYER = {
+    "home": 0,
+    "seed": 0,
+    "models": 1,
+    "prompts": 1,
+    "evals": 2,
+    "organisms": 3,
+    "activations": 3,
+    "probes": 4,
+    "saes": 4,
+    "interventions": 5,
+    "report": 6,
+    "demo": 6,
+    "cli": 7,
+}
+ROOT = Path(interp.__file__).parent
+
+
+def _unit(path: Path) -> str:
+    return path.relative_to(ROOT).parts[0].removesuffix(".py")
+
+
+def _imported_units(path: Path) -> set[str]:
+    units = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        units |= {n.split(".")[1] for n in names if n.startswith("interp.")}
+    return units
+
+
+def test_every_unit_has_a_layer():
+    units = {_unit(p) for p in ROOT.rglob("*.py") if p.name != "__init__.py" or p.parent != ROOT}
+    assert units <= set(LAYER), f"give these a layer in this test: {units - set(LAYER)}"
+
+
+def test_imports_run_one_way():
+    wrong = []
+    for path in ROOT.rglob("*.py"):
+        if path.parent == ROOT and path.name == "__init__.py":
+            continue
+        unit = _unit(path)
+        for imported in _imported_units(path) - {unit}:
+            if LAYER[imported] >= LAYER[unit]:
+                wrong.append(f"{path.relative_to(ROOT)} imports interp.{imported}")
+    assert not wrong, wrong
