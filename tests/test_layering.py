@@ -1,4 +1,4 @@
-"""Imports run one way: models, prompts <- evals <- organisms, activations <- probes, saes
+"""Imports run one way: models <- prompts <- evals <- organisms, activations <- probes, saes
 <- interventions <- report, demo <- cli. A module never imports a layer to its right."""
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ LAYER = {
     "home": 0,
     "seed": 0,
     "models": 1,
-    "prompts": 1,
-    "evals": 2,
-    "organisms": 3,
-    "activations": 3,
-    "probes": 4,
-    "saes": 4,
-    "interventions": 5,
-    "report": 6,
-    "demo": 6,
-    "cli": 7,
+    "prompts": 2,
+    "evals": 3,
+    "organisms": 4,
+    "activations": 4,
+    "probes": 5,
+    "saes": 5,
+    "interventions": 6,
+    "report": 7,
+    "demo": 7,
+    "cli": 8,
 }
 ROOT = Path(interp.__file__).parent
 
