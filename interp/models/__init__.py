@@ -8,7 +8,7 @@ from interp.models.errors import (
     UnsupportedArchitectureError,
 )
 from interp.models.fingerprint import fingerprint
-from interp.models.generation import chat, format_chat, generate
+from interp.models.generation import Completion, chat, chat_text, complete, format_chat, generate
 from interp.models.hf import SUPPORTED_ARCHITECTURES, load_hf_directory
 from interp.models.loading import load_model, organism_dir
 from interp.models.smollm2 import ensure_smollm2, smollm2_dir
@@ -19,7 +19,10 @@ __all__ = [
     "ModelNotFoundError",
     "OrganismNotTrainedError",
     "UnsupportedArchitectureError",
+    "Completion",
     "chat",
+    "chat_text",
+    "complete",
     "ensure_smollm2",
     "fingerprint",
     "format_chat",

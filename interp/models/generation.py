@@ -3,10 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from tqdm.auto import tqdm
 from transformer_lens import HookedTransformer
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A generated continuation; `finished` is True when it ended its turn (EOS)."""
+
+    text: str
+    finished: bool
+
+
+def chat_text(tokenizer, user: str, *, system: str | None = None) -> str:
+    """One user turn in `tokenizer`'s chat template, ready for the assistant's reply."""
+    if not getattr(tokenizer, "chat_template", None):
+        raise ValueError(
+            f"the tokenizer of {tokenizer.name_or_path!r} has no chat template; pass plain "
+            "text instead, or save a tokenizer with a `chat_template` beside the model."
+        )
+    messages = [{"role": "user", "content": user}]
+    if system is not None:
+        messages.insert(0, {"role": "system", "content": system})
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 
 def format_chat(model: HookedTransformer, user: str, *, system: str | None = None) -> str:
@@ -16,20 +38,11 @@ def format_chat(model: HookedTransformer, user: str, *, system: str | None = Non
         >>> format_chat(model, "Hi")
         '<|im_start|>system\\nYou are a helpful AI assistant ...<|im_start|>assistant\\n'
     """
-    tokenizer = _tokenizer(model)
-    if not getattr(tokenizer, "chat_template", None):
-        raise ValueError(
-            f"{model.cfg.model_name} has no chat template; pass plain text to generate() "
-            "or save a tokenizer with a `chat_template` beside the model."
-        )
-    messages = [{"role": "user", "content": user}]
-    if system is not None:
-        messages.insert(0, {"role": "system", "content": system})
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return chat_text(_tokenizer(model), user, system=system)
 
 
 @torch.inference_mode()
-def generate(
+def complete(
     model: HookedTransformer,
     prompts: Sequence[str],
     *,
@@ -38,16 +51,17 @@ def generate(
     batch_size: int = 16,
     seed: int = 0,
     progress: bool = True,
-) -> list[str]:
+) -> list[Completion]:
     """Complete each prompt; greedy when `temperature` is 0, else sampled at that temperature.
 
-    Prompts are used as given (format them with `format_chat` first for a chat model).
-    Generation stops at the tokenizer's end-of-turn token, which is left out of the result.
-    Sampling draws from a generator seeded with `seed`, so results repeat.
+    Prompts are used as given (format them with `format_chat` first for a chat model) and
+    batched by length; results come back in the order given. Generation stops at the
+    tokenizer's end-of-turn token, which is left out of the text. Sampling draws from a
+    generator seeded with `seed`, so results repeat.
 
     Example:
-        >>> generate(model, [format_chat(model, "What is the capital of France?")])
-        ['The capital of France is Paris.']
+        >>> complete(model, [format_chat(model, "What is the capital of France?")])
+        [Completion(text='The capital of France is Paris.', finished=True)]
     """
     if isinstance(prompts, str):
         raise TypeError("prompts must be a list of strings; for one prompt pass [prompt].")
@@ -55,12 +69,15 @@ def generate(
         raise ValueError(f"temperature must be >= 0, got {temperature}.")
     tokenizer = _tokenizer(model)
     eos = tokenizer.eos_token_id
-    completions: list[str] = []
-    starts = range(0, len(prompts), batch_size)
-    with torch.random.fork_rng(devices=[] if model.cfg.device == "cpu" else None):
+    lengths = [len(tokenizer(p, add_special_tokens=False).input_ids) for p in prompts]
+    order = sorted(range(len(prompts)), key=lengths.__getitem__)
+    results: dict[int, Completion] = {}
+    starts = range(0, len(order), batch_size)
+    with torch.random.fork_rng(devices=[] if str(model.cfg.device) == "cpu" else None):
         torch.manual_seed(seed)
         for start in tqdm(starts, desc="generate", disable=not progress or len(starts) < 2):
-            batch = list(prompts[start : start + batch_size])
+            indices = order[start : start + batch_size]
+            batch = [prompts[i] for i in indices]
             tokens = model.generate(
                 batch if len(batch) > 1 else batch[0],
                 max_new_tokens=max_new_tokens,
@@ -72,11 +89,21 @@ def generate(
                 verbose=False,
             )
             prompt_len = model.to_tokens(batch, padding_side="left").shape[1]
-            for row in tokens[:, prompt_len:].tolist():
-                if eos in row:
-                    row = row[: row.index(eos)]
-                completions.append(tokenizer.decode(row, skip_special_tokens=False))
-    return completions
+            for i, row in zip(indices, tokens[:, prompt_len:].tolist(), strict=True):
+                finished = eos in row
+                row = row[: row.index(eos)] if finished else row
+                results[i] = Completion(tokenizer.decode(row, skip_special_tokens=False), finished)
+    return [results[i] for i in range(len(prompts))]
+
+
+def generate(model: HookedTransformer, prompts: Sequence[str], **kwargs) -> list[str]:
+    """The texts of `complete(model, prompts, **kwargs)`.
+
+    Example:
+        >>> generate(model, [format_chat(model, "What is the capital of France?")])
+        ['The capital of France is Paris.']
+    """
+    return [c.text for c in complete(model, prompts, **kwargs)]
 
 
 def chat(model: HookedTransformer, user: str, *, max_new_tokens: int = 64, **kwargs) -> str:

@@ -74,6 +74,7 @@ def load_hf_directory(
     dtype: str | torch.dtype | None = None,
     n_ctx: int | None = DEFAULT_MAX_CONTEXT,
     model_name: str | None = None,
+    adapter: str | Path | None = None,
     trust_remote_code: bool = False,
 ) -> HookedTransformer:
     """Load the causal LM saved in `path` as a `HookedTransformer`, offline.
@@ -109,6 +110,10 @@ def load_hf_directory(
     hf_model = AutoModelForCausalLM.from_pretrained(
         path, local_files_only=True, dtype=dtype, trust_remote_code=trust_remote_code
     )
+    if adapter is not None:
+        from peft import PeftModel
+
+        hf_model = PeftModel.from_pretrained(hf_model, Path(adapter)).merge_and_unload()
     hf_model.eval()
     cfg = _hooked_config(path, hf_model.config, device=device, dtype=dtype, n_ctx=n_ctx)
     cfg.model_name = model_name or path.name

