@@ -191,11 +191,7 @@ def _marks(prompt, formatted: str, kind: str) -> list[tuple[int, int]]:
     """Character spans of the marked substring (every occurrence) in the formatted text."""
     mark = prompt.trigger if kind == "trigger" else prompt.meta.get("span")
     if not mark:
-        what = (
-            "a trigger mark (Prompt.trigger)"
-            if kind == "trigger"
-            else "a span mark (Prompt.meta['span'])"
-        )
+        what = "trigger mark (Prompt.trigger)" if kind == "trigger" else "span mark (meta['span'])"
         raise ActivationsError(
             f"prompt {prompt.id!r} (label {prompt.label}) has no {what}, which position "
             f"{kind!r} needs; set it, cache this prompt with another rule, or filter the set "

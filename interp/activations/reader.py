@@ -132,14 +132,20 @@ class ActivationReader(ABC):
         lengths = self._require_ragged("padded")
         return torch.nn.utils.rnn.pad_sequence(self.per_prompt(hook), batch_first=True), lengths
 
-    def to_saelens(self, directory: str | Path, hooks: str | Sequence[str] | None = None) -> Path:
+    def to_saelens(
+        self,
+        directory: str | Path,
+        hooks: str | Sequence[str] | None = None,
+        *,
+        progress: bool = True,
+    ) -> Path:
         """Write `hooks` (default: all) as a SAELens cached-activations dataset.
 
         See `interp.activations.saelens.to_saelens`.
         """
         from interp.activations.saelens import to_saelens
 
-        return to_saelens(self, directory, hooks)
+        return to_saelens(self, directory, hooks, progress=progress)
 
     # --- helpers --------------------------------------------------------------------------
     def _check_hook(self, hook: str) -> None:

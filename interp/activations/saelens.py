@@ -19,15 +19,22 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+from tqdm.auto import tqdm
 
 from interp.activations.errors import ActivationsError
 
 
-def to_saelens(reader, directory: str | Path, hooks: str | Sequence[str] | None = None) -> Path:
+def to_saelens(
+    reader,
+    directory: str | Path,
+    hooks: str | Sequence[str] | None = None,
+    *,
+    progress: bool = True,
+) -> Path:
     """Write `hooks` of `reader` (an ActivationSet or ActivationStore) to `directory`.
 
     The dataset is written shard by shard into a temporary directory beside `directory`
-    and renamed into place when complete.
+    and renamed into place when complete, so memory holds one shard at a time.
 
     Example:
         >>> store.to_saelens("activations/run1-saelens", "blocks.15.hook_resid_post")
@@ -36,6 +43,11 @@ def to_saelens(reader, directory: str | Path, hooks: str | Sequence[str] | None 
     import datasets
     from datasets import Array2D, Features, Value
     from datasets import Sequence as HfSequence
+    from datasets.utils import (
+        are_progress_bars_disabled,
+        disable_progress_bars,
+        enable_progress_bars,
+    )
 
     directory = Path(directory)
     names = (
@@ -57,12 +69,17 @@ def to_saelens(reader, directory: str | Path, hooks: str | Sequence[str] | None 
 
     directory.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp.", dir=directory.parent))
+    bars_were_off = are_progress_bars_disabled()
+    disable_progress_bars()  # one bar of ours rather than one of theirs per shard
     try:
         streams = [reader._parts(h) for h in names]
         if keep_tokens:
             streams.append(reader._parts("token_ids"))
         pieces = []
-        for i, parts in enumerate(zip(*streams, strict=True)):
+        parts_iter = tqdm(
+            zip(*streams, strict=True), desc="export to SAELens", unit="shard", disable=not progress
+        )
+        for i, parts in enumerate(parts_iter):
             data = {
                 h: part.to(getattr(torch, dtype)).reshape(-1, context, d_in[h]).numpy()
                 for h, part in zip(names, parts, strict=False)
@@ -81,4 +98,6 @@ def to_saelens(reader, directory: str | Path, hooks: str | Sequence[str] | None 
         os.replace(final, directory)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if not bars_were_off:
+            enable_progress_bars()
     return directory

@@ -89,7 +89,9 @@ class StoreWriter:
         if result.token_ids is not None:
             tensors["token_ids"] = result.token_ids.contiguous()
         rows = next(iter(result.tensors.values())).shape[0]
-        metadata = {"format": FORMAT, "start": str(start), "stop": str(stop)}
+        # One metadata key: safetensors writes several in random order, and equal shards
+        # should be equal files (same sha256 whichever process or rank wrote them).
+        metadata = {FORMAT: json.dumps({"start": start, "stop": stop, "index": index})}
         data = save_safetensors(tensors, metadata=metadata)
         name = shard_name(index)
         write_atomic(self.path / name, data)

@@ -1,0 +1,93 @@
+"""A caching run killed with SIGKILL at any moment resumes into the store an uninterrupted run
+writes: the same bytes, no duplicate or missing rows."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from activations_worker import HOOKS, N_PROMPTS, SHARD_SIZE, cache_kwargs, worker_prompts
+
+from interp.activations import ActivationStore, StoreIncompleteError, cache_activations
+from interp.models import load_model
+
+WORKER = Path(__file__).with_name("activations_worker.py")
+
+
+def worker_env() -> dict:
+    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def model(tiny_llama_dir, one_thread):
+    return load_model(tiny_llama_dir, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(model, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("uninterrupted") / "store"
+    cache_activations(model, worker_prompts(), HOOKS, store=path, **cache_kwargs())
+    return path
+
+
+def assert_identical(path: Path, reference: Path) -> None:
+    got, ref = ActivationStore(path), ActivationStore(reference)
+    got.verify()
+    assert len(got) == N_PROMPTS and got.ids == [str(i) for i in range(N_PROMPTS)]
+    for hook in HOOKS:
+        assert got[hook].shape[0] == N_PROMPTS
+        torch.testing.assert_close(got[hook], ref[hook], atol=0, rtol=0)
+    torch.testing.assert_close(got.labels, ref.labels, atol=0, rtol=0)
+    ours = json.loads((path / "manifest.json").read_text())
+    theirs = json.loads((reference / "manifest.json").read_text())
+    assert ours == theirs, "same shards, row ranges and sha256"
+    starts = [s["start"] for s in ours["shards"]]
+    assert starts == list(range(0, N_PROMPTS, SHARD_SIZE)), "no duplicate or missing shard"
+    leftovers = [p.name for p in path.iterdir() if p.name.startswith((".", "progress"))]
+    assert not leftovers
+
+
+@pytest.mark.parametrize(
+    ("kill_at", "recorded", "left_behind"),
+    [
+        ("after_commit:2", 2, None),
+        ("before_record:3", 2, "shard-00002.safetensors"),
+        ("mid_write:2", 1, ".shard-00001.safetensors.tmp."),
+    ],
+)
+def test_killed_run_resumes_to_the_same_store(
+    model, uninterrupted, tiny_llama_dir, tmp_path, kill_at, recorded, left_behind
+):
+    store = tmp_path / "store"
+    proc = subprocess.run(
+        [sys.executable, str(WORKER), str(tiny_llama_dir), str(store), "--kill-at", kill_at],
+        env=worker_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    manifest = json.loads((store / "manifest.json").read_text())
+    assert not manifest["complete"] and len(manifest["shards"]) == recorded
+    if left_behind:
+        assert any(p.name.startswith(left_behind) for p in store.iterdir())
+    with pytest.raises(StoreIncompleteError, match="Re-run the same"):
+        ActivationStore(store)
+
+    resumed = cache_activations(model, worker_prompts(), HOOKS, store=store, **cache_kwargs())
+    assert isinstance(resumed, ActivationStore)
+    assert_identical(store, uninterrupted)
