@@ -15,6 +15,8 @@ app = typer.Typer(
 )
 model_app = typer.Typer(help="Load models and look inside them.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
+store_app = typer.Typer(help="Inspect and check activation stores.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
 
 SPEC = typer.Argument(
     ...,
@@ -72,6 +74,102 @@ def demo_command(
     result = run_demo(out, device=device)
     typer.echo(str(result))
     typer.echo(f"\nreport: {out / 'report.html'}")
+
+
+CACHE_HOOKS = typer.Option(
+    ...,
+    "--hooks",
+    help="Hook names, short names (resid_post: every layer) or globs (blocks.2.*); "
+    "repeat the option or separate with commas.",
+)
+CACHE_OUT = typer.Option(None, "--out", help="Store directory; default activations/PROMPTS-MODEL.")
+STORE_PATH = typer.Argument(..., help="The store directory.")
+
+
+@app.command("cache")
+def cache_command(
+    spec: str = SPEC,
+    prompts: str = typer.Option(
+        ...,
+        "--prompts",
+        help="A prompt-set JSONL file, or the name of a checked-in contrast-pair set "
+        "(e.g. generic_yes_no).",
+    ),
+    hooks: list[str] = CACHE_HOOKS,
+    positions: str = typer.Option(
+        "last", help="last, mean, span, trigger, all, or token indices such as -1,-2."
+    ),
+    out: Path = CACHE_OUT,
+    batch_size: int = typer.Option(16, help="Prompts per forward pass."),
+    shard_size: int = typer.Option(4096, help="Prompts per shard file."),
+    store_dtype: str = typer.Option(None, help="Stored dtype; default the model's."),
+    overwrite: bool = typer.Option(False, help="Replace a store made by a different job."),
+    device: str = DEVICE,
+    dtype: str = DTYPE,
+) -> None:
+    """Cache activations of a prompt set into an on-disk store (re-run to resume)."""
+    from interp.activations import ActivationsError, cache_activations
+    from interp.models import load_model
+    from interp.prompts import PromptSet, contrast_pairs
+
+    try:
+        prompt_set = (
+            PromptSet.from_jsonl(prompts) if Path(prompts).is_file() else contrast_pairs(prompts)
+        )
+    except (ValueError, FileNotFoundError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=2) from None
+    model = _load(load_model, spec, device, dtype)
+    names = [h.strip() for group in hooks for h in group.split(",") if h.strip()]
+    out = out or Path("activations") / f"{prompt_set.name}-{Path(model.cfg.model_name).name}"
+    try:
+        store = cache_activations(
+            model,
+            prompt_set,
+            names,
+            positions,
+            store=out,
+            batch_size=batch_size,
+            shard_size=shard_size,
+            dtype=store_dtype,
+            overwrite=overwrite,
+        )
+    except ActivationsError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(str(store.info()))
+
+
+@store_app.command("info")
+def store_info_command(
+    path: Path = STORE_PATH,
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Print what a store holds: model, prompts, hooks, positions, shapes, shards."""
+    from interp.activations import ActivationsError, store_info
+
+    try:
+        info = store_info(path)
+    except ActivationsError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(json.dumps(info.to_dict(), indent=2) if as_json else str(info))
+
+
+@store_app.command("verify")
+def store_verify_command(path: Path = STORE_PATH) -> None:
+    """Check every shard's size and sha256; exit 1 naming the bad shards."""
+    from interp.activations import ActivationsError, ActivationStore, StoreCorruptedError
+
+    try:
+        check = ActivationStore(path, verify="off").verify()
+    except StoreCorruptedError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=1) from None
+    except ActivationsError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(str(check))
 
 
 def _load(load_model, spec: str, device: str | None, dtype: str | None):

@@ -10,7 +10,20 @@ from interp.cli import app
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("command", [[], ["model"], ["model", "info"], ["model", "chat"], ["demo"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["model"],
+        ["model", "info"],
+        ["model", "chat"],
+        ["demo"],
+        ["cache"],
+        ["store"],
+        ["store", "info"],
+        ["store", "verify"],
+    ],
+)
 def test_every_command_has_help(command):
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0, result.output
