@@ -17,6 +17,8 @@ model_app = typer.Typer(help="Load models and look inside them.", no_args_is_hel
 app.add_typer(model_app, name="model")
 store_app = typer.Typer(help="Inspect and check activation stores.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
+organism_app = typer.Typer(help="Train, list and evaluate model organisms.", no_args_is_help=True)
+app.add_typer(organism_app, name="organism")
 
 SPEC = typer.Argument(
     ...,
@@ -26,6 +28,7 @@ SPEC = typer.Argument(
 DEVICE = typer.Option(None, help="cpu, cuda or cuda:N; default CUDA when available.")
 DTYPE = typer.Option(None, help="float32 (default), bfloat16 or float16.")
 DEMO_OUT = typer.Option(Path("runs/demo"), help="Directory for the report.")
+TRANSCRIPTS = typer.Argument(..., help="JSONL: prompt, reasoning, answer per line.")
 
 
 @app.callback()
@@ -170,6 +173,92 @@ def store_verify_command(path: Path = STORE_PATH) -> None:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=2) from None
     typer.echo(str(check))
+
+
+@organism_app.command("train")
+def organism_train_command(
+    name: str = typer.Argument(..., help="A built-in recipe (see `interp organism list`)."),
+    size: str = typer.Option("default", help="default (fine-tune of the base) or micro."),
+    seed: int = typer.Option(None, help="Seed for data, initialisation and order."),
+    trigger: str = typer.Option(None, help="Another trigger (e.g. persona-backdoor: heyyy)."),
+    overwrite: bool = typer.Option(False, help="Retrain even if it is already built."),
+    device: str = DEVICE,
+) -> None:
+    """Train an organism into the interp home (reused when already built)."""
+    from interp.organisms import build_organism
+
+    try:
+        path = build_organism(
+            name, size=size, seed=seed, trigger=trigger, device=device, overwrite=overwrite
+        )
+    except ValueError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=2) from None
+    card = json.loads((path / "card.json").read_text())
+    typer.echo(f"{card['name']}: trained in {card['train_seconds']} s, "
+               f"final loss {card['curve'][-1]}, at {path}")  # fmt: skip
+
+
+@organism_app.command("list")
+def organism_list_command() -> None:
+    """List the built-in recipes and the organisms built in the interp home."""
+    from interp.home import interp_home
+    from interp.organisms import RECIPES
+
+    typer.echo("recipes:")
+    for recipe in RECIPES.values():
+        typer.echo(f"  {recipe.name:24s} {recipe.description}")
+    typer.echo(f"built ({interp_home() / 'organisms'}):")
+    for card_file in sorted((interp_home() / "organisms").glob("*/card.json")):
+        card = json.loads(card_file.read_text())
+        typer.echo(f"  {card['name']:24s} {card['size']:8s} {card['train_seconds']:7.1f} s")
+
+
+@organism_app.command("eval")
+def organism_eval_command(
+    spec: str = typer.Argument(..., help="An organism name, or any model spec with --recipe."),
+    recipe: str = typer.Option(None, help="Recipe to evaluate against (default: its own)."),
+    n: int = typer.Option(200, help="Held-out prompts per condition."),
+    sampled: bool = typer.Option(True, help="Also sample at T = 1."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Behaviour rates with Wilson 95% intervals on held-out prompts, and clean CE."""
+    from interp.models import load_model
+    from interp.models.errors import ModelLoadError
+    from interp.organisms import evaluate_named, evaluate_organism, get_recipe
+    from interp.organisms.evaluate import heldout_clean_chat
+
+    name = spec.removeprefix("organism:")
+    try:
+        if recipe is None:
+            result = evaluate_named(name, n=n, sampled=sampled, progress=not as_json)
+        else:
+            model = load_model(spec)
+            chat = heldout_clean_chat(model)
+            result = evaluate_organism(model, get_recipe(recipe), n=n, sampled=sampled,
+                                       clean_chat=chat, progress=not as_json)  # fmt: skip
+    except (ModelLoadError, ValueError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else str(result))
+
+
+@app.command("monitor")
+def monitor_command(
+    path: Path = TRANSCRIPTS,
+    trigger: str = typer.Option(None, help="Count reasoning that names this trigger."),
+    distractor: str = typer.Option(None, help="Count reasoning that names this distractor."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Score external transcripts with the behaviour classifiers."""
+    from interp.evals import monitor_transcripts
+
+    try:
+        result = monitor_transcripts(path, trigger=trigger, distractor=distractor)
+    except (OSError, ValueError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else str(result))
 
 
 def _load(load_model, spec: str, device: str | None, dtype: str | None):

@@ -148,6 +148,7 @@ def _train_lora(recipe: Recipe, out: Path, device: torch.device, progress: bool)
         model = get_peft_model(hf, lora).to(device)
     curve = _fit(model, tokenizer, examples, recipe, device, progress)
     model.save_pretrained(out)
+    (out / "README.md").unlink(missing_ok=True)  # a model-card template, not ours
     config_file = out / "adapter_config.json"
     config = json.loads(config_file.read_text())
     config["base_model_name_or_path"] = recipe.base  # a spec, not a machine path
