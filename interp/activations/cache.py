@@ -138,7 +138,7 @@ def cache_activations(
 def _in_memory(request: StoreManifest, inputs: PromptInputs, run, progress: bool) -> ActivationSet:
     results = []
     with tqdm(
-        total=request.n_prompts, desc="cache activations", unit="prompt", disable=not progress
+        total=request.n_prompts, desc="cache activations", unit="prompt", disable=_bar_off(progress)
     ) as bar:
         for index in range(request.n_shards):
             results.append(run(request.shard_range(index), bar))
@@ -183,7 +183,7 @@ def _to_store(
             total=total,
             desc="cache activations",
             unit="prompt",
-            disable=not progress or not ranks.is_main,
+            disable=_bar_off(progress and ranks.is_main),
         ) as bar:
             for index in pending:
                 writer.commit(index, run(manifest.shard_range(index), bar))
@@ -198,3 +198,8 @@ def _to_store(
         )
     writer.finish()
     return ActivationStore(path)
+
+
+def _bar_off(progress: bool) -> bool | None:
+    """tqdm's `disable`: True when asked for no bar, None (off unless a TTY) otherwise."""
+    return True if not progress else None

@@ -95,6 +95,9 @@ class Positions:
         """Dimensions between the prompt and the activation: `(k,)` for k indices, else `()`."""
         return (len(self.indices),) if self.kind == "indices" else ()
 
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "indices": list(self.indices)}
+
     def to_json(self) -> str | list[int]:
         return list(self.indices) if self.kind == "indices" else self.kind
 

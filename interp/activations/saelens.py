@@ -77,7 +77,10 @@ def to_saelens(
             streams.append(reader._parts("token_ids"))
         pieces = []
         parts_iter = tqdm(
-            zip(*streams, strict=True), desc="export to SAELens", unit="shard", disable=not progress
+            zip(*streams, strict=True),
+            desc="export to SAELens",
+            unit="shard",
+            disable=True if not progress else None,
         )
         for i, parts in enumerate(parts_iter):
             data = {
