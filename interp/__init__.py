@@ -7,6 +7,7 @@ Example:
     'The capital of France is Paris.'
 """
 
+from interp.activations import cache_activations
 from interp.home import interp_home
 from interp.models import chat, fingerprint, format_chat, generate, load_model
 from interp.seed import seed_everything
@@ -14,6 +15,7 @@ from interp.seed import seed_everything
 __version__ = "0.1.0"
 
 __all__ = [
+    "cache_activations",
     "chat",
     "fingerprint",
     "format_chat",
