@@ -11,13 +11,16 @@ not yet recorded), `mid_write` (half of the shard's temporary file written).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
+from pathlib import Path
 
 import torch
 
 from interp.prompts import PromptSet
 
+WORKER = Path(__file__)
 HOOKS = ["blocks.0.hook_resid_post", "blocks.1.hook_resid_post"]
 N_PROMPTS = 30
 SHARD_SIZE = 4
@@ -37,6 +40,30 @@ def worker_prompts(n: int = N_PROMPTS) -> PromptSet:
 
 def cache_kwargs() -> dict:
     return {"shard_size": SHARD_SIZE, "batch_size": BATCH_SIZE, "progress": False}
+
+
+def worker_env() -> dict:
+    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+
+
+def assert_identical(path: Path, reference: Path) -> None:
+    """The store at `path` holds the same rows, shards and bytes as the one at `reference`."""
+    from interp.activations import ActivationStore
+
+    got, ref = ActivationStore(path), ActivationStore(reference)
+    got.verify()
+    assert len(got) == N_PROMPTS and got.ids == [str(i) for i in range(N_PROMPTS)]
+    for hook in HOOKS:
+        assert got[hook].shape[0] == N_PROMPTS
+        torch.testing.assert_close(got[hook], ref[hook], atol=0, rtol=0)
+    torch.testing.assert_close(got.labels, ref.labels, atol=0, rtol=0)
+    ours = json.loads((path / "manifest.json").read_text())
+    theirs = json.loads((reference / "manifest.json").read_text())
+    assert ours == theirs, "same shards, row ranges and sha256"
+    starts = [s["start"] for s in ours["shards"]]
+    assert starts == list(range(0, N_PROMPTS, SHARD_SIZE)), "no duplicate or missing shard"
+    leftovers = [p.name for p in path.iterdir() if p.name.startswith((".", "progress"))]
+    assert not leftovers
 
 
 def _die() -> None:

@@ -4,7 +4,6 @@ writes: the same bytes, no duplicate or missing rows."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,16 +11,17 @@ from pathlib import Path
 
 import pytest
 import torch
-from activations_worker import HOOKS, N_PROMPTS, SHARD_SIZE, cache_kwargs, worker_prompts
+from activations_worker import (
+    HOOKS,
+    WORKER,
+    assert_identical,
+    cache_kwargs,
+    worker_env,
+    worker_prompts,
+)
 
 from interp.activations import ActivationStore, StoreIncompleteError, cache_activations
 from interp.models import load_model
-
-WORKER = Path(__file__).with_name("activations_worker.py")
-
-
-def worker_env() -> dict:
-    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
 
 
 @pytest.fixture(scope="module")
@@ -42,23 +42,6 @@ def uninterrupted(model, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("uninterrupted") / "store"
     cache_activations(model, worker_prompts(), HOOKS, store=path, **cache_kwargs())
     return path
-
-
-def assert_identical(path: Path, reference: Path) -> None:
-    got, ref = ActivationStore(path), ActivationStore(reference)
-    got.verify()
-    assert len(got) == N_PROMPTS and got.ids == [str(i) for i in range(N_PROMPTS)]
-    for hook in HOOKS:
-        assert got[hook].shape[0] == N_PROMPTS
-        torch.testing.assert_close(got[hook], ref[hook], atol=0, rtol=0)
-    torch.testing.assert_close(got.labels, ref.labels, atol=0, rtol=0)
-    ours = json.loads((path / "manifest.json").read_text())
-    theirs = json.loads((reference / "manifest.json").read_text())
-    assert ours == theirs, "same shards, row ranges and sha256"
-    starts = [s["start"] for s in ours["shards"]]
-    assert starts == list(range(0, N_PROMPTS, SHARD_SIZE)), "no duplicate or missing shard"
-    leftovers = [p.name for p in path.iterdir() if p.name.startswith((".", "progress"))]
-    assert not leftovers
 
 
 @pytest.mark.parametrize(

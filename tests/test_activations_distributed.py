@@ -9,8 +9,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from activations_worker import HOOKS, cache_kwargs, worker_prompts
-from test_activations_crash import WORKER, assert_identical, worker_env
+from activations_worker import (
+    HOOKS,
+    WORKER,
+    assert_identical,
+    cache_kwargs,
+    worker_env,
+    worker_prompts,
+)
 
 from interp.activations import cache_activations
 from interp.models import load_model
