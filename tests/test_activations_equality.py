@@ -202,6 +202,16 @@ def test_trigger_tokens_spell_the_trigger(tiny_model):
         assert prompt.trigger in tiny_model.tokenizer.decode(tokens)
 
 
+def test_cached_tensors_train_like_any_tensor(tiny_model):
+    for rule in ["last", "all"]:
+        acts = cache_activations(tiny_model, triggered_set(), "resid_post", rule, progress=False)
+        x = acts["blocks.1.hook_resid_post"]
+        assert not torch.is_inference(x)
+        w = torch.zeros(x.shape[-1], requires_grad=True)
+        (x @ w).sum().backward()  # a probe's first step
+        assert w.grad is not None
+
+
 def test_lower_precision_storage(tiny_model):
     full = cache_activations(tiny_model, triggered_set(), HOOKS, "last", progress=False)
     half = cache_activations(

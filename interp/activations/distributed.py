@@ -37,7 +37,8 @@ class Ranks:
         """True when every rank reports `ok` (a collective: every rank must call it)."""
         if self.world == 1:
             return ok
-        flag = torch.tensor([1 if ok else 0], dtype=torch.int32)
+        device = "cuda" if dist.get_backend() == "nccl" else "cpu"  # NCCL reduces GPU tensors
+        flag = torch.tensor([1 if ok else 0], dtype=torch.int32, device=device)
         dist.all_reduce(flag, op=dist.ReduceOp.MIN)
         return bool(flag.item())
 
