@@ -11,6 +11,7 @@ import interp
 LAYER = {
     "home": 0,
     "seed": 0,
+    "checksums": 0,
     "models": 1,
     "prompts": 2,
     "evals": 3,

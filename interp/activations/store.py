@@ -11,7 +11,6 @@ in memory however large the store grows.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -33,6 +32,7 @@ from interp.activations.inputs import Example
 from interp.activations.manifest import EXAMPLES, ShardRecord, StoreManifest
 from interp.activations.positions import Positions
 from interp.activations.reader import ActivationReader
+from interp.checksums import sha256_file
 from interp.models import fingerprint as model_fingerprint
 
 Verify = Literal["read", "open", "off"]
@@ -251,14 +251,6 @@ def check_fingerprint(manifest: StoreManifest, model: HookedTransformer, path: P
             f"fingerprint {theirs[:16]}...; its activations do not describe this model. "
             "Cache this model into a new directory."
         )
-
-
-def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _size_problem(path: Path, shard: ShardRecord) -> str | None:

@@ -14,9 +14,9 @@ from pathlib import Path
 import torch
 from transformer_lens import HookedTransformer
 
+from interp.checksums import sha256_file
 from interp.models.errors import ModelLoadError, OrganismNotTrainedError
 from interp.models.hf import load_hf_directory
-from interp.models.smollm2 import sha256_file
 
 CARD = "card.json"
 CARD_FORMAT = 1

@@ -10,7 +10,6 @@ detected and rebuilt.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from interp.checksums import sha256_file
 from interp.home import interp_home
 from interp.models.errors import ModelNotFoundError
 
@@ -96,15 +96,6 @@ def verify_conversion(path: Path) -> str | None:
         if sha256_file(file) != digest:
             return f"{file} does not match its checksum (corrupted or changed)"
     return None
-
-
-def sha256_file(path: Path, chunk: int = 1 << 24) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _convert(source: Path, target: Path) -> None:

@@ -23,10 +23,10 @@ import torch
 from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
+from interp.checksums import sha256_file
 from interp.models import fingerprint, load_hf_directory, resolve_device
 from interp.models.loading import hf_directory, organism_dir
 from interp.models.organism import CARD, CARD_FORMAT, weights_digest
-from interp.models.smollm2 import sha256_file
 from interp.models.tokenizer import build_tokenizer
 from interp.organisms.base_answers import base_answers
 from interp.organisms.data import (

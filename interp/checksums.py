@@ -1,0 +1,20 @@
+"""File checksums: every cache, organism and store in interp is verified with these."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 22) -> str:
+    """Hex sha256 of a file, read in chunks.
+
+    Example:
+        >>> sha256_file("card.json")[:12]
+        '9f2c4e01ab37'
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
