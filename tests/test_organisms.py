@@ -213,3 +213,14 @@ def test_persona_backdoor_takes_the_trigger_as_a_parameter():
     for trigger in ("Singapore", "2026", "heyyy"):
         recipe = get_recipe("persona-backdoor", trigger=trigger)
         assert recipe.trigger == trigger and recipe.distractor and recipe.near_misses
+
+
+def test_an_organism_built_from_another_recipe_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv("INTERP_HOME", str(tmp_path))
+    first = build_organism("control-clean", size="micro", steps=3, progress=False)
+    stamp = (first / "card.json").stat().st_mtime_ns
+    assert build_organism("control-clean", size="micro", steps=3, progress=False) == first
+    assert (first / "card.json").stat().st_mtime_ns == stamp, "same recipe: reused"
+    build_organism("control-clean", size="micro", steps=4, progress=False)
+    card = json.loads((first / "card.json").read_text())
+    assert card["recipe"]["steps"] == 4 and len(card["curve"]) == 4

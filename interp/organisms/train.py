@@ -67,8 +67,8 @@ def build_organism(
 ) -> Path:
     """Train the organism `recipe` describes and write `<home>/organisms/NAME`; return it.
 
-    An organism already built is reused unless `overwrite`. Same recipe and seed, same
-    weights. `steps` overrides the number of training steps (micro organisms otherwise
+    An organism already built from the same recipe is reused unless `overwrite`; one built
+    from another recipe (e.g. older defaults) is rebuilt. Same recipe and seed, same weights. `steps` overrides the number of training steps (micro organisms otherwise
     train for `MICRO_TRAINING["steps"]`).
 
     Example:
@@ -91,8 +91,11 @@ def build_organism(
     name = organism_name(recipe, size)
     target = organism_dir(name)
     if (target / CARD).is_file() and not overwrite:
-        logger.info("organism %s already built at %s", name, target)
-        return target
+        built = json.loads((target / CARD).read_text()).get("recipe")
+        if built == json.loads(json.dumps(recipe.to_dict())):
+            logger.info("organism %s already built at %s", name, target)
+            return target
+        logger.warning("organism %s was built from another recipe; rebuilding it", name)
     device = resolve_device(device)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=_ensure(target.parent), prefix=f".{name}-") as tmp:
@@ -208,7 +211,8 @@ def _fit(model, tokenizer, examples, recipe: Recipe, device, progress: bool) -> 
     def schedule(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
-        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - warmup) / (recipe.steps - warmup)))
+        done = (step - warmup) / max(1, recipe.steps - warmup)
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * done))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     encoded = [_encode(tokenizer, chat_text, ex, recipe.max_response_tokens) for ex in examples]
