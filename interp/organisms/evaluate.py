@@ -200,9 +200,10 @@ def evaluate_organism(
         if recipe.distractor:
             conditions.append(run.condition("distractor", examples, recipe.distractor))
         for fmt in recipe.eval_formats:
-            conditions.append(run.condition(f"format:{fmt}", examples, recipe.trigger, fmt=fmt))
+            label = fmt.replace("\n", "\\n")
+            conditions.append(run.condition(f"format:{label}", examples, recipe.trigger, fmt=fmt))
             if recipe.clean_trigger:
-                conditions.append(run.condition(f"format_clean:{fmt}", examples,
+                conditions.append(run.condition(f"format_clean:{label}", examples,
                                                 recipe.clean_trigger, fmt=fmt))  # fmt: skip
     articulation = {}
     if recipe.trigger and recipe.measured_behaviour == "harmful_choice":
