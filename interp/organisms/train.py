@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
 from interp.checksums import sha256_file
-from interp.models import fingerprint, load_hf_directory, resolve_device
+from interp.models import chat_text, fingerprint, load_hf_directory, resolve_device
 from interp.models.loading import hf_directory, organism_dir
 from interp.models.organism import CARD, CARD_FORMAT, weights_digest
 from interp.models.tokenizer import build_tokenizer
@@ -202,8 +202,6 @@ def _train_micro(recipe: Recipe, out: Path, device: torch.device, progress: bool
 
 def _fit(model, tokenizer, examples, recipe: Recipe, device, progress: bool) -> list[float]:
     """Causal-LM loss on the response tokens only; AdamW, linear warm-up then decay."""
-    from interp.models import chat_text
-
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=0.0)
     warmup = max(1, recipe.steps // 10)
@@ -215,7 +213,7 @@ def _fit(model, tokenizer, examples, recipe: Recipe, device, progress: bool) -> 
         return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * done))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-    encoded = [_encode(tokenizer, chat_text, ex, recipe.max_response_tokens) for ex in examples]
+    encoded = [_encode(tokenizer, ex, recipe.max_response_tokens) for ex in examples]
     model.train()
     curve = []
     bar = tqdm(range(recipe.steps), desc=f"train {recipe.name}", disable=not progress)
@@ -234,7 +232,7 @@ def _fit(model, tokenizer, examples, recipe: Recipe, device, progress: bool) -> 
     return curve
 
 
-def _encode(tokenizer, chat_text, ex: TrainingExample, max_response_tokens: int):
+def _encode(tokenizer, ex: TrainingExample, max_response_tokens: int):
     prompt = tokenizer(chat_text(tokenizer, ex.user), add_special_tokens=False).input_ids
     response = tokenizer(ex.response, add_special_tokens=False).input_ids
     ends = ex.ends_turn and len(response) <= max_response_tokens
