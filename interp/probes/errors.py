@@ -1,0 +1,11 @@
+"""Errors raised while fitting, scoring and sweeping probes. Each message names the fix."""
+
+from __future__ import annotations
+
+
+class ProbeError(ValueError):
+    """Probe inputs are wrong: shapes, labels, NaNs, an unknown method or option."""
+
+
+class ProbeMismatchError(ProbeError):
+    """A probe met activations from another model, hook or position rule."""
