@@ -1,0 +1,41 @@
+"""Linear probes with controls: methods, held-out sweeps, generalisation, plots."""
+
+from interp.probes.errors import ProbeError, ProbeMismatchError
+from interp.probes.generalisation import GeneralisationMatrix, generalisation_matrix
+from interp.probes.methods import METHODS, ProbeConfig, fit_directions, fit_logistic
+from interp.probes.metrics import (
+    FamilyFPR,
+    Interval,
+    auroc,
+    bootstrap_auroc,
+    fpr_by_family,
+    threshold_at_recall,
+)
+from interp.probes.probe import Probe
+from interp.probes.results import ControlScore, HookBaseline, ProbeResult, SweepResult
+from interp.probes.sweep import probe_sweep
+from interp.probes.train import train_probe
+
+__all__ = [
+    "METHODS",
+    "ControlScore",
+    "FamilyFPR",
+    "GeneralisationMatrix",
+    "HookBaseline",
+    "Interval",
+    "Probe",
+    "ProbeConfig",
+    "ProbeError",
+    "ProbeMismatchError",
+    "ProbeResult",
+    "SweepResult",
+    "auroc",
+    "bootstrap_auroc",
+    "fit_directions",
+    "fit_logistic",
+    "fpr_by_family",
+    "generalisation_matrix",
+    "probe_sweep",
+    "threshold_at_recall",
+    "train_probe",
+]

@@ -1,0 +1,382 @@
+"""`probe_sweep`: every hook x method, scored on held-out prompts, against the controls.
+
+Three ways to hold prompts out:
+
+- `probe_sweep(acts)`: a seeded split of `acts` (stratified by label; a triggered prompt
+  and its clean twin, sharing a `pair_id`, land on the same side);
+- `probe_sweep(acts, train=pairs)`: fit on another set, e.g. generic contrast pairs (a
+  defection probe), and evaluate on all of `acts`;
+- `probe_sweep(acts, heldout=test)`: fit on all of `acts`, evaluate on `test`.
+
+Random draws (split, random directions, bootstrap resamples) come from generators seeded
+from `seed` and a fixed name each, so the same seed gives the same numbers, and turning one
+control off leaves the others' numbers unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+from collections.abc import Mapping, Sequence
+
+import torch
+from tqdm.auto import tqdm
+
+from interp.activations import ActivationReader
+from interp.probes.alarms import sweep_warnings
+from interp.probes.controls import (
+    length_auroc,
+    length_matched,
+    random_direction_aurocs,
+    random_directions,
+    text_lengths,
+)
+from interp.probes.data import Rows, check_labels, probe_rows, split_rows
+from interp.probes.errors import ProbeError, ProbeMismatchError
+from interp.probes.methods import DEFAULT_CONFIG, METHODS, ProbeConfig, check_method, fit_directions
+from interp.probes.metrics import (
+    auroc,
+    bootstrap_auroc,
+    bootstrap_mean,
+    fpr_by_family,
+    stratified_resamples,
+    threshold_at_recall,
+)
+from interp.probes.results import ControlScore, HookBaseline, ProbeResult, SweepResult
+from interp.probes.train import make_probe
+
+#: On a CPU, hooks are fitted together only while their design matrices fit in cache.
+CPU_BATCH_BYTES = 8 << 20
+GPU_BATCH_BYTES = 2 << 30
+
+
+def probe_sweep(
+    acts: ActivationReader,
+    *,
+    hooks: Sequence[str] | None = None,
+    methods: Sequence[str] = METHODS,
+    train: ActivationReader | None = None,
+    heldout: ActivationReader | None = None,
+    test_frac: float = 0.3,
+    controls: Mapping[str, ActivationReader] | None = None,
+    control_train: Mapping[str, ActivationReader] | None = None,
+    n_random: int = 1000,
+    n_bootstrap: int = 1000,
+    refit_controls: bool = True,
+    length_match: bool = True,
+    recall: float = 0.9,
+    alarm: float = 0.75,
+    config: ProbeConfig = DEFAULT_CONFIG,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    hook_batch: int | None = None,
+    progress: bool = True,
+) -> SweepResult:
+    """Fit a probe per hook x method and score it on held-out prompts, with controls.
+
+    Args:
+        acts: triggered (label 1) and clean (label 0) prompts' activations, one row per
+            prompt (an `ActivationSet` or `ActivationStore`).
+        hooks: hooks to sweep (default: all of `acts`'s).
+        methods: any of 'diff_means', 'logistic', 'whitened', 'pca'.
+        train / heldout: fit on another set / evaluate on another set (see module doc).
+        controls: other models' activations of the same evaluation prompts, by name, e.g.
+            `{"control-clean": ..., "control-benign": ..., "base": ...}`.
+        control_train: those models' activations of the training prompts, when the
+            training prompts are not part of `controls` (with `train=` or `heldout=`).
+        n_random: random directions per width (0: off); best and 95th-percentile AUROC.
+        n_bootstrap: stratified bootstrap resamples for the 95% intervals (0: none).
+        refit_controls: also fit a probe on each control model ("refit", "transfer").
+        length_match: also score on a length-matched subset of the held-out prompts.
+        recall: the recall at which false-positive rates are reported.
+        alarm: a control AUROC at or above this is reported in `warnings`.
+
+    Example:
+        >>> sweep = probe_sweep(acts, methods=["diff_means", "logistic"],
+        ...                     controls={"control-clean": clean_acts}, seed=0)
+        >>> print(sweep)  # table, then any warnings
+        >>> sweep.plot()
+    """
+    methods = tuple(check_method(m) for m in methods)
+    if not methods:
+        raise ProbeError(f"no methods given; choose from {list(METHODS)}.")
+    if train is not None and heldout is not None:
+        raise ProbeError(
+            "pass train= (fit on another set, evaluate on acts) or heldout= (fit on acts, "
+            "evaluate on another set), not both."
+        )
+    if n_random < 0 or n_bootstrap < 0:
+        raise ProbeError("n_random and n_bootstrap must be 0 (off) or more.")
+    hooks = _resolve_hooks(acts, hooks)
+    mode = "train" if train is not None else "heldout" if heldout is not None else "split"
+    fit_src = train if train is not None else acts
+    eval_src = heldout if heldout is not None else acts
+    _same_model(fit_src, eval_src, "train=" if train is not None else "heldout=")
+    controls = dict(controls or {})
+    control_train = dict(control_train or {})
+    unknown = set(control_train) - set(controls)
+    if unknown:
+        raise ProbeError(
+            f"control_train names {sorted(unknown)} are not in controls {sorted(controls)}; "
+            "give each control's evaluation activations in controls= too."
+        )
+    dev = torch.device(device) if device else _default_device()
+
+    fit_idx, eval_idx = _indices(mode, fit_src, eval_src, test_frac, _gen(seed, "split"))
+    y_fit = check_labels(fit_src.labels[fit_idx], len(fit_idx), what="the training prompts")
+    y_eval = check_labels(eval_src.labels[eval_idx], len(eval_idx), what="the held-out prompts")
+    fit_ids = [fit_src.ids[i] for i in fit_idx.tolist()]
+    eval_ids = [eval_src.ids[i] for i in eval_idx.tolist()]
+    eval_families = [eval_src.groups[i] for i in eval_idx.tolist()]
+    resamples = stratified_resamples(y_eval, n_bootstrap, _gen(seed, "bootstrap"))
+    lengths = text_lengths([eval_src.examples[i].text for i in eval_idx.tolist()])
+    len_auroc = length_auroc(lengths, y_eval) if lengths is not None else None
+    matched = length_matched(lengths, y_eval) if lengths is not None and length_match else None
+    if matched is not None and len({int(v) for v in y_eval[matched]}) < 2:
+        matched = None
+
+    control_fit: dict[str, ActivationReader] = {}
+    for name, reader in controls.items():
+        if name in control_train:
+            control_fit[name] = control_train[name]
+        elif mode == "split":
+            control_fit[name] = reader
+    random_gen = _gen(seed, "random")
+    random_dirs: dict[int, torch.Tensor] = {}
+
+    results: list[ProbeResult] = []
+    baselines: dict[str, HookBaseline] = {}
+    chunks = _chunks(fit_src, hooks, len(fit_idx), dev, hook_batch)
+    bar = tqdm(total=len(hooks), desc="hooks", disable=not progress or None, leave=False)
+    for chunk in chunks:
+        fit_rows, eval_rows = _rows(fit_src, eval_src, chunk, fit_idx, eval_idx)
+        ctrl_eval = {
+            n: [_control_rows(r, h, eval_ids, y_eval, n) for h in chunk]
+            for n, r in controls.items()
+        }
+        ctrl_fit = {
+            n: [_control_fit_rows(r, h, fit_ids if mode == "split" else None, n) for h in chunk]
+            for n, r in control_fit.items()
+            if refit_controls
+        }
+        for k, hook in enumerate(chunk):
+            base = HookBaseline(hook=hook)
+            if n_random:
+                d = fit_rows[k].x.shape[1]
+                if d not in random_dirs:
+                    random_dirs[d] = random_directions(d, n_random, random_gen)
+                values = random_direction_aurocs(
+                    fit_rows[k].x.to(dev), y_fit, eval_rows[k].x, y_eval, random_dirs[d]
+                )
+                base = HookBaseline(
+                    hook=hook,
+                    random_best=float(values.max()),
+                    random_p95=float(torch.quantile(values, 0.95)),
+                    n_random=n_random,
+                )
+            baselines[hook] = base
+        for method in methods:
+            x_fit = torch.stack([r.x for r in fit_rows]).to(dev)
+            w, b = fit_directions(x_fit, y_fit, method, config)
+            del x_fit
+            refits = {}
+            for name, rows in ctrl_fit.items():
+                y_c = rows[0].labels
+                wc, bc = fit_directions(
+                    torch.stack([r.x for r in rows]).to(dev), y_c, method, config
+                )
+                refits[name] = (wc.cpu(), bc.cpu())
+            for k, hook in enumerate(chunk):
+                probe = make_probe(fit_rows[k], method, config, w[k], float(b[k]))
+                scores = probe.score(eval_rows[k].x)
+                ctrl_scores = []
+                for name in controls:
+                    c_eval = ctrl_eval[name][k].x
+                    applied = float(auroc(probe.score(c_eval), y_eval))
+                    refit = transfer = None
+                    if name in refits:
+                        wc, bc = refits[name]
+                        direction = wc[k].to(torch.float64)
+                        refit = float(auroc(c_eval.double() @ direction + bc[k], y_eval))
+                        transfer = float(auroc(eval_rows[k].x.double() @ direction + bc[k], y_eval))
+                    ctrl_scores.append(ControlScore(name, applied, refit, transfer))
+                result = _score(
+                    hook, method, probe, scores, y_eval, eval_families, resamples, recall,
+                    ctrl_scores, matched,
+                )  # fmt: skip
+                results.append(result)
+        bar.update(len(chunk))
+    bar.close()
+
+    order = {(h, m): i for i, (h, m) in enumerate((h, m) for h in hooks for m in methods)}
+    results.sort(key=lambda r: order[(r.hook, r.method)])
+    results = [_with_probe_metrics(r, baselines[r.hook], len_auroc) for r in results]
+    settings = {
+        "seed": seed,
+        "test_frac": test_frac if mode == "split" else None,
+        "n_random": n_random,
+        "n_bootstrap": n_bootstrap,
+        "recall": recall,
+        "alarm": alarm,
+        "refit_controls": refit_controls,
+        "length_match": length_match,
+        "controls": sorted(controls),
+        "config": config.to_dict(),
+        "fingerprint": eval_src.fingerprint,
+        "positions": str(eval_src.positions),
+    }
+    warnings = sweep_warnings(
+        results, baselines, methods, alarm=alarm, length_auroc=len_auroc,
+        same_model=[n for n, r in controls.items() if r.fingerprint == eval_src.fingerprint],
+    )  # fmt: skip
+    return SweepResult(
+        results=tuple(results),
+        baselines=baselines,
+        hooks=tuple(hooks),
+        methods=methods,
+        mode=mode,
+        n_train=len(fit_idx),
+        n_eval=len(eval_idx),
+        eval_labels=y_eval,
+        eval_ids=tuple(eval_ids),
+        length_auroc=len_auroc,
+        n_length_matched=0 if matched is None else len(matched),
+        warnings=tuple(warnings),
+        settings=settings,
+    )
+
+
+def _score(hook, method, probe, scores, y, families, resamples, recall, controls, matched):
+    correct = ((scores > 0).long() == y).double()
+    threshold = threshold_at_recall(scores, y, recall)
+    negatives = scores[y == 0]
+    fpr = float((negatives >= threshold).double().mean()) if len(negatives) else math.nan
+    lm = None
+    if matched is not None:
+        lm = float(auroc(scores[matched], y[matched]))
+    return ProbeResult(
+        hook=hook,
+        method=method,
+        auroc=bootstrap_auroc(scores, y, resamples=resamples),
+        accuracy=bootstrap_mean(correct, resamples),
+        recall=recall,
+        threshold=threshold,
+        fpr=fpr,
+        families=tuple(fpr_by_family(scores, y, families, threshold)),
+        controls=tuple(controls),
+        length_matched_auroc=lm,
+        probe=probe,
+        scores=scores,
+    )
+
+
+def _with_probe_metrics(r: ProbeResult, base: HookBaseline, len_auroc) -> ProbeResult:
+    metrics = {
+        **r.probe.metrics,
+        "heldout_auroc": r.auroc.value,
+        "heldout_auroc_low": r.auroc.low,
+        "heldout_auroc_high": r.auroc.high,
+        "heldout_accuracy": r.accuracy.value,
+        f"fpr_at_recall_{r.recall:g}": r.fpr,
+        "n_heldout": len(r.scores),
+    }
+    if base.random_best is not None:
+        metrics["random_best"] = base.random_best
+        metrics["random_p95"] = base.random_p95
+    for c in r.controls:
+        metrics[f"control:{c.name}:applied"] = c.applied
+    probe = dataclasses.replace(r.probe, metrics=metrics)
+    return dataclasses.replace(r, probe=probe)
+
+
+def _resolve_hooks(acts: ActivationReader, hooks: Sequence[str] | None) -> list[str]:
+    if isinstance(hooks, str):
+        hooks = [hooks]
+    chosen = list(acts.hooks if hooks is None else hooks)
+    if not chosen:
+        raise ProbeError("no hooks to sweep; pass hooks=[...] or cache some.")
+    for hook in chosen:
+        acts._check_hook(hook)
+    return chosen
+
+
+def _same_model(fit_src: ActivationReader, eval_src: ActivationReader, what: str) -> None:
+    if fit_src is not eval_src and fit_src.fingerprint != eval_src.fingerprint:
+        raise ProbeMismatchError(
+            f"the {what} activations come from model {fit_src.fingerprint[:16]}... but acts "
+            f"from {eval_src.fingerprint[:16]}...; fit and evaluate on the same model (pass "
+            "other models as controls=)."
+        )
+    if fit_src is not eval_src and str(fit_src.positions) != str(eval_src.positions):
+        raise ProbeMismatchError(
+            f"the {what} activations were cached at positions {str(fit_src.positions)!r} but "
+            f"acts at {str(eval_src.positions)!r}; cache both with the same rule."
+        )
+
+
+def _indices(mode, fit_src, eval_src, test_frac, generator):
+    if mode != "split":
+        return torch.arange(len(fit_src)), torch.arange(len(eval_src))
+    labels = check_labels(fit_src.labels, len(fit_src), what="acts")
+    rows = Rows(
+        x=torch.empty(len(fit_src), 0),
+        labels=labels,
+        families=tuple(fit_src.groups),
+        ids=tuple(fit_src.ids),
+    )
+    pair_ids = [e.pair_id for e in fit_src.examples]
+    return split_rows(rows, test_frac=test_frac, generator=generator, pair_ids=pair_ids)
+
+
+def _rows(fit_src, eval_src, chunk, fit_idx, eval_idx) -> tuple[list[Rows], list[Rows]]:
+    fit_rows, eval_rows = [], []
+    for hook in chunk:
+        whole = probe_rows(fit_src, hook=hook, need_both_classes=False, what="acts")
+        fit_rows.append(whole.take(fit_idx))
+        if eval_src is not fit_src:
+            whole = probe_rows(eval_src, hook=hook, need_both_classes=False, what="heldout")
+        eval_rows.append(whole.take(eval_idx))
+    return fit_rows, eval_rows
+
+
+def _control_rows(reader, hook, ids, y_eval, name) -> Rows:
+    rows = probe_rows(reader, hook=hook, need_both_classes=False, what=f"control {name!r}")
+    rows = rows.reorder(ids, what=f"control {name!r}")
+    if not torch.equal(rows.labels, y_eval):
+        raise ProbeMismatchError(
+            f"control {name!r} labels its prompts differently from acts; cache the control "
+            "model on the very same PromptSet."
+        )
+    return rows
+
+
+def _control_fit_rows(reader, hook, ids, name) -> Rows:
+    rows = probe_rows(reader, hook=hook, what=f"control {name!r} (training prompts)")
+    return rows if ids is None else rows.reorder(ids, what=f"control {name!r}")
+
+
+def _chunks(src, hooks, n, device, hook_batch) -> list[list[str]]:
+    """Consecutive hooks of equal width, as many per chunk as fit the batch budget."""
+    if hook_batch is None:
+        budget = GPU_BATCH_BYTES if device.type == "cuda" else CPU_BATCH_BYTES
+        itemsize = 8 if device.type == "cuda" else 4
+    chunks: list[list[str]] = []
+    for hook in hooks:
+        width = math.prod(src.row_shape(hook))
+        limit = hook_batch or max(1, budget // max(1, n * (width + 1) * itemsize))
+        last = chunks[-1] if chunks else None
+        if last and len(last) < limit and math.prod(src.row_shape(last[0])) == width:
+            last.append(hook)
+        else:
+            chunks.append([hook])
+    return chunks
+
+
+def _gen(seed: int, name: str) -> torch.Generator:
+    digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
+
+
+def _default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
