@@ -19,6 +19,8 @@ store_app = typer.Typer(help="Inspect and check activation stores.", no_args_is_
 app.add_typer(store_app, name="store")
 organism_app = typer.Typer(help="Train, list and evaluate model organisms.", no_args_is_help=True)
 app.add_typer(organism_app, name="organism")
+probe_app = typer.Typer(help="Train probes and sweep them with controls.", no_args_is_help=True)
+app.add_typer(probe_app, name="probe")
 
 SPEC = typer.Argument(
     ...,
@@ -265,6 +267,123 @@ def monitor_command(
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=2) from None
     typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else str(result))
+
+
+PROBE_HOOKS = typer.Option(
+    None, "--hooks", help="Hooks to use (names or globs such as blocks.1*); default all."
+)
+PROBE_CONTROLS = typer.Option(
+    None,
+    "--controls",
+    help="NAME=STORE (or STORE): another model's activations of the same prompts, e.g. "
+    "control-clean=activations/cc; repeat the option for more.",
+)
+PROBE_TRAIN = typer.Option(None, help="Fit on this store (e.g. contrast pairs) instead.")
+PROBE_HELDOUT = typer.Option(None, help="Evaluate on this store instead of a split.")
+PROBE_PLOT = typer.Option(None, help="Write the AUROC-by-layer plot to this PNG.")
+PROBE_OUT = typer.Option(..., "--out", help="Directory for probe.json + probe.safetensors.")
+
+
+@probe_app.command("sweep")
+def probe_sweep_command(
+    store: Path = STORE_PATH,
+    methods: str = typer.Option(
+        "diff_means,logistic,whitened,pca", help="Comma-separated probe methods."
+    ),
+    controls: list[str] = PROBE_CONTROLS,
+    train: Path = PROBE_TRAIN,
+    heldout: Path = PROBE_HELDOUT,
+    hooks: list[str] = PROBE_HOOKS,
+    test_frac: float = typer.Option(0.3, help="Held-out fraction when STORE is split."),
+    n_random: int = typer.Option(1000, help="Random directions per width (0: off)."),
+    n_bootstrap: int = typer.Option(1000, help="Bootstrap resamples for 95% intervals."),
+    recall: float = typer.Option(0.9, help="Recall at which false-positive rates are given."),
+    length_match: bool = typer.Option(True, help="Also score on length-matched prompts."),
+    refit_controls: bool = typer.Option(True, help="Also fit probes on the control models."),
+    seed: int = typer.Option(0, help="Seed for the split, random directions and bootstrap."),
+    plot: Path = PROBE_PLOT,
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Fit probes at every hook x method and score them on held-out prompts with controls."""
+    from interp.activations import ActivationsError
+    from interp.probes import ProbeError, probe_sweep
+
+    try:
+        acts = _open_store(store)
+        named = {}
+        for item in controls or []:
+            name, _, path = item.rpartition("=")
+            named[name or Path(path).name] = _open_store(Path(path))
+        result = probe_sweep(
+            acts,
+            hooks=_probe_hooks(acts, hooks),
+            methods=[m.strip() for m in methods.split(",") if m.strip()],
+            train=_open_store(train) if train else None,
+            heldout=_open_store(heldout) if heldout else None,
+            test_frac=test_frac,
+            controls=named,
+            n_random=n_random,
+            n_bootstrap=n_bootstrap,
+            recall=recall,
+            length_match=length_match,
+            refit_controls=refit_controls,
+            seed=seed,
+            progress=not as_json,
+        )
+    except (ProbeError, ActivationsError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=2) from None
+    if plot is not None:
+        _save_plot(result.plot(), plot)
+    typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else str(result))
+
+
+@probe_app.command("train")
+def probe_train_command(
+    store: Path = STORE_PATH,
+    out: Path = PROBE_OUT,
+    hook: str = typer.Option(None, help="The hook to read (needed when the store has several)."),
+    method: str = typer.Option("diff_means", help="diff_means, logistic, whitened or pca."),
+    as_json: bool = typer.Option(False, "--json", help="Print the probe as one JSON object."),
+) -> None:
+    """Fit one probe on every prompt of a store and save it (safetensors + JSON)."""
+    from interp.activations import ActivationsError
+    from interp.probes import ProbeError, train_probe
+
+    try:
+        probe = train_probe(_open_store(store), method=method, hook=hook)
+    except (ProbeError, ActivationsError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=2) from None
+    probe.save(out)
+    typer.echo(json.dumps(probe.to_dict(), indent=2) if as_json else f"{probe!r}\nsaved to {out}")
+
+
+def _open_store(path: Path):
+    from interp.activations import ActivationStore
+
+    return ActivationStore(path)
+
+
+def _probe_hooks(acts, patterns: list[str] | None) -> list[str] | None:
+    import fnmatch
+
+    from interp.probes import ProbeError
+
+    names = [p.strip() for group in patterns or [] for p in group.split(",") if p.strip()]
+    if not names:
+        return None
+    chosen = [h for h in acts.hooks if any(fnmatch.fnmatchcase(h, p) for p in names)]
+    if not chosen:
+        raise ProbeError(f"no hook of the store matches {names}; it holds {list(acts.hooks)}.")
+    return chosen
+
+
+def _save_plot(ax, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax.figure.savefig(path, dpi=120, bbox_inches="tight")
 
 
 def _load(load_model, spec: str, device: str | None, dtype: str | None):

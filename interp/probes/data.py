@@ -95,7 +95,7 @@ def probe_rows(
         (torch.Size([24, 64]), torch.Size([24]))
     """
     if isinstance(source, ActivationReader):
-        hook = _pick_hook(source, hook, what)
+        hook = pick_hook(source, hook, what)
         if not source.positions.per_prompt:
             raise ProbeError(
                 f"{what} was cached with positions {str(source.positions)!r}, which keeps "
@@ -221,7 +221,7 @@ def split_rows(
     return torch.tensor(sorted(train)), torch.tensor(sorted(test))
 
 
-def _pick_hook(source: ActivationReader, hook: str | None, what: str) -> str:
+def pick_hook(source: ActivationReader, hook: str | None, what: str) -> str:
     if hook is None:
         if len(source.hooks) != 1:
             raise ProbeError(

@@ -58,7 +58,7 @@ class ProbeConfig:
     history: int = 10
     """Logistic: L-BFGS memory (pairs kept)."""
     float64_matmul: bool = False
-    """Logistic: multiply activations in float64 even when they are float32 (slower)."""
+    """Logistic: multiply standardised float32 activations in float64 too (slower)."""
     shrinkage: float = 0.1
     """Whitened: covariance shrunk towards a scaled identity, `(1-a) S + a tr(S)/d I`."""
 
@@ -173,10 +173,11 @@ def fit_logistic(
     """
     hooks, n, d = x.shape
     y = y.to(device=x.device, dtype=torch.float64)
-    # design matrix [hooks, n, d + 1]: (standardised) features and a column of ones, kept in
-    # the activations' own precision (float32 products, as scikit-learn does for float32
-    # input) unless float64_matmul; parameters, loss and gradients are float64 throughout.
-    wide = config.float64_matmul or x.dtype == torch.float64
+    # design matrix [hooks, n, d + 1]: (standardised) features and a column of ones. With
+    # standardised float32 activations the products are float32 (as scikit-learn computes
+    # for float32 input; the problem is well conditioned); raw features, which can differ in
+    # scale by orders of magnitude, use float64. Parameters, loss and gradients are float64.
+    wide = config.float64_matmul or x.dtype == torch.float64 or not config.standardize
     dd = torch.float64 if wide else torch.float32
     design = torch.empty(hooks, n, d + 1, dtype=dd, device=x.device)
     design[..., d] = 1.0

@@ -32,7 +32,7 @@ from interp.probes.controls import (
     random_directions,
     text_lengths,
 )
-from interp.probes.data import Rows, check_labels, probe_rows, split_rows
+from interp.probes.data import Rows, check_labels, pick_hook, probe_rows, split_rows
 from interp.probes.errors import ProbeError, ProbeMismatchError
 from interp.probes.methods import DEFAULT_CONFIG, METHODS, ProbeConfig, check_method, fit_directions
 from interp.probes.metrics import (
@@ -230,6 +230,11 @@ def probe_sweep(
         results, baselines, methods, alarm=alarm, length_auroc=len_auroc,
         same_model=[n for n, r in controls.items() if r.fingerprint == eval_src.fingerprint],
     )  # fmt: skip
+    if length_match and lengths is not None and matched is None:
+        warnings.append(
+            "no held-out triggered and clean prompts are alike in length, so the "
+            "length-matched control could not run; add prompts of overlapping lengths."
+        )
     return SweepResult(
         results=tuple(results),
         baselines=baselines,
@@ -297,7 +302,7 @@ def _resolve_hooks(acts: ActivationReader, hooks: Sequence[str] | None) -> list[
     if not chosen:
         raise ProbeError("no hooks to sweep; pass hooks=[...] or cache some.")
     for hook in chosen:
-        acts._check_hook(hook)
+        pick_hook(acts, hook, "acts")
     return chosen
 
 
