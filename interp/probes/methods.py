@@ -44,7 +44,7 @@ class ProbeConfig:
 
     Example:
         >>> ProbeConfig(C=0.1, standardize=False)
-        ProbeConfig(C=0.1, standardize=False, max_iter=1000, tol=0.0001, history=10, shrinkage=0.1)
+        ProbeConfig(C=0.1, standardize=False, max_iter=1000, tol=0.0001, history=10, float64_matmul=False, shrinkage=0.1)
     """
 
     C: float = 1.0
