@@ -7,6 +7,7 @@ from interp.organisms.evaluate import (
     evaluate_organism,
     heldout_clean_chat,
 )
+from interp.organisms.prompts import paired_prompts, recipe_of
 from interp.organisms.recipes import RECIPES, Recipe, get_recipe, persona_backdoor
 from interp.organisms.train import build_organism, organism_name
 
@@ -21,5 +22,7 @@ __all__ = [
     "get_recipe",
     "heldout_clean_chat",
     "organism_name",
+    "paired_prompts",
     "persona_backdoor",
+    "recipe_of",
 ]
