@@ -45,6 +45,10 @@ def plot_sweep(sweep: SweepResult, *, method: str | None = None, ax=None):
         )  # fmt: skip
     ax.axhline(0.5, color="black", linewidth=0.5)
     ax.set_ylim(0.0, 1.02)
+    if xs is layers:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("layer" if xs is layers else "hook")
     ax.set_ylabel("held-out AUROC")
     ax.set_title(f"probe sweep ({sweep.mode}, n={sweep.n_eval})")
