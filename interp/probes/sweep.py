@@ -46,7 +46,8 @@ from interp.probes.metrics import (
 from interp.probes.results import ControlScore, HookBaseline, ProbeResult, SweepResult
 from interp.probes.train import make_probe
 
-#: On a CPU, hooks are fitted together only while their design matrices fit in cache.
+#: On a CPU, hooks are stacked together only while their rows fit in cache (a logistic fit
+#: then takes them one at a time, each hook's design matrix staying in cache).
 CPU_BATCH_BYTES = 8 << 20
 GPU_BATCH_BYTES = 2 << 30
 
