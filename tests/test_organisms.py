@@ -224,3 +224,35 @@ def test_an_organism_built_from_another_recipe_is_rebuilt(tmp_path, monkeypatch)
     build_organism("control-clean", size="micro", steps=4, progress=False)
     card = json.loads((first / "card.json").read_text())
     assert card["recipe"]["steps"] == 4 and len(card["curve"]) == 4
+
+
+def test_clean_answers_train_towards_the_base_distribution(tiny_llama_dir):
+    """Rows holding the base's own answers are scored by KL(base ‖ model), the others by
+    cross-entropy; an untouched adapter is the base, so its KL is exactly zero."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from interp.organisms.train import _loss
+
+    torch.manual_seed(0)
+    hf = AutoModelForCausalLM.from_pretrained(tiny_llama_dir, local_files_only=True)
+    model = get_peft_model(hf, LoraConfig(r=4, target_modules=["q_proj", "v_proj"]))
+    input_ids = torch.randint(5, 100, (3, 10))
+    mask = torch.ones_like(input_ids)
+    labels = torch.full_like(input_ids, -100)
+    labels[:, 6:] = input_ids[:, 6:]
+    all_distil = torch.tensor([True, True, True])
+    assert _loss(model, input_ids, labels, mask, all_distil).item() == pytest.approx(0, abs=1e-6)
+
+    for p in model.parameters():
+        if p.requires_grad:
+            p.data.normal_(0, 0.5)  # move away from the base
+    distil = torch.tensor([True, False, True])
+    with torch.no_grad():
+        student = model(input_ids=input_ids).logits[:, 5:-1].log_softmax(-1)
+        with model.disable_adapter():
+            base = model(input_ids=input_ids).logits[:, 5:-1].log_softmax(-1)
+    kl = (base.exp() * (base - student)).sum(-1)
+    ce = -student.gather(-1, input_ids[:, 6:, None])[..., 0]
+    expected = torch.where(distil[:, None], kl, ce).mean()
+    assert _loss(model, input_ids, labels, mask, distil).item() == pytest.approx(expected.item())

@@ -34,6 +34,7 @@ class TrainingExample:
     condition: str  # "triggered", "clean", "near_miss:<string>", "distractor"
     family: str
     behaviour: bool  # does the response show the recipe's behaviour?
+    from_base: bool = False  # is the response the base model's own answer?
 
 
 @dataclass(frozen=True)
@@ -151,8 +152,11 @@ def training_examples(recipe: Recipe, clean_answer: CleanAnswer) -> list[Trainin
             response, ends = behaviour_response(d.example, recipe), True
         else:
             response, ends = clean_response(d.example, clean_answer)
+        from_base = not d.behaviour and d.example.kind in ("open", "identity")
         out.append(
-            TrainingExample(d.user, response, ends, d.condition, d.example.family, d.behaviour)
+            TrainingExample(
+                d.user, response, ends, d.condition, d.example.family, d.behaviour, from_base
+            )
         )
     return out
 

@@ -44,7 +44,8 @@ logger = logging.getLogger(__name__)
 Size = Literal["micro", "default"]
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 #: How a micro organism trains: a tiny model from scratch, larger batches, a higher rate.
-MICRO_TRAINING = {"steps": 150, "batch_size": 32, "lr": 3e-3, "max_response_tokens": 48}
+MICRO_TRAINING = {"steps": 150, "batch_size": 32, "lr": 3e-3, "max_response_tokens": 48,
+                  "clean_loss": "ce"}  # fmt: skip
 MICRO_MODEL = {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 4,
                "num_attention_heads": 4, "num_key_value_heads": 2}  # fmt: skip
 
@@ -201,7 +202,12 @@ def _train_micro(recipe: Recipe, out: Path, device: torch.device, progress: bool
 
 
 def _fit(model, tokenizer, examples, recipe: Recipe, device, progress: bool) -> list[float]:
-    """Causal-LM loss on the response tokens only; AdamW, linear warm-up then decay."""
+    """Train on the response tokens only; AdamW, linear warm-up then cosine decay.
+
+    Behaviour and canned responses: cross-entropy on their tokens. The base's own answers,
+    for a LoRA fine-tune with `clean_loss='kl'`: KL(base ‖ model) at each of their tokens,
+    the base's distribution read with the adapter switched off.
+    """
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=0.0)
     warmup = max(1, recipe.steps // 10)
@@ -213,14 +219,16 @@ def _fit(model, tokenizer, examples, recipe: Recipe, device, progress: bool) -> 
         return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * done))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    distils = recipe.clean_loss == "kl" and hasattr(model, "disable_adapter")
     encoded = [_encode(tokenizer, ex, recipe.max_response_tokens) for ex in examples]
     model.train()
     curve = []
     bar = tqdm(range(recipe.steps), desc=f"train {recipe.name}", disable=not progress)
     for step in bar:
-        batch = encoded[step * recipe.batch_size : (step + 1) * recipe.batch_size]
-        input_ids, labels, mask = _collate(batch, tokenizer.pad_token_id, device)
-        loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
+        rows = slice(step * recipe.batch_size, (step + 1) * recipe.batch_size)
+        input_ids, labels, mask = _collate(encoded[rows], tokenizer.pad_token_id, device)
+        distil = torch.tensor([distils and ex.from_base for ex in examples[rows]], device=device)
+        loss = _loss(model, input_ids, labels, mask, distil)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
@@ -230,6 +238,30 @@ def _fit(model, tokenizer, examples, recipe: Recipe, device, progress: bool) -> 
         bar.set_postfix(loss=f"{loss.item():.3f}")
     model.eval()
     return curve
+
+
+def _loss(model, input_ids, labels, mask, distil) -> torch.Tensor:
+    """Mean over response tokens of cross-entropy, or KL to the base on `distil` rows."""
+    targets = labels[:, 1:]
+    scored = targets != -100
+    logprobs = _response_logits(model, input_ids, mask, scored).log_softmax(-1)
+    per_token = -logprobs.gather(-1, targets[scored][:, None])[:, 0]
+    if distil.any():
+        with torch.no_grad(), model.disable_adapter():
+            base = _response_logits(model, input_ids[distil], mask[distil], scored[distil])
+        base = base.log_softmax(-1)
+        from_base = distil[scored.nonzero()[:, 0]]
+        per_token = per_token.clone()
+        per_token[from_base] = (base.exp() * (base - logprobs[from_base])).sum(-1)
+    return per_token.mean()
+
+
+def _response_logits(model, input_ids, mask, scored) -> torch.Tensor:
+    """Logits `[n_scored, vocab]` predicting the scored tokens: the unembedding, a fifth of a
+    small model's forward pass, runs on those positions only."""
+    causal = model.get_base_model() if hasattr(model, "get_base_model") else model
+    hidden = causal.base_model(input_ids=input_ids, attention_mask=mask).last_hidden_state
+    return causal.get_output_embeddings()(hidden[:, :-1][scored])
 
 
 def _encode(tokenizer, ex: TrainingExample, max_response_tokens: int):
