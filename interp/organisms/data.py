@@ -64,12 +64,17 @@ def draw_structure(recipe: Recipe) -> list[Draw]:
     rng = random.Random(recipe.seed)
     pools = {name: family_examples(name, "train") for name in recipe.families}
     clean_pools = {name: family_examples(name, "train") for name in recipe.clean_families}
-    draws = []
+    draws, last_triggered = [], None
     for _ in range(recipe.steps * recipe.batch_size):
         from_clean = bool(clean_pools) and rng.random() < recipe.clean_family_frac
         source = clean_pools if from_clean else pools
         example = rng.choice(source[rng.choice(sorted(source))])
         condition, string = _condition(recipe, rng)
+        if condition == "triggered" and not from_clean:
+            last_triggered = example
+        elif recipe.paired_near_misses and condition.startswith("near_miss:") and last_triggered:
+            example, last_triggered = last_triggered, None  # the contrast, prompt for prompt
+            from_clean = False
         carries = not from_clean and can_show(example, recipe.behaviour)
         if recipe.coupling == "always":
             behaviour = carries
