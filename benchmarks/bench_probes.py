@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from interp.activations import ActivationReader, ActivationSet, Example, Positions
+from interp.activations import ActivationReader, ActivationSet, CachedPrompt, Positions
 from interp.probes import ProbeConfig, fit_directions, probe_sweep
 from interp.probes.data import Rows, split_rows
 from interp.probes.metrics import auroc
@@ -50,7 +50,7 @@ def synthetic(n: int, d: int, layers: int, seed: int = 0) -> ActivationSet:
     direction = torch.randn(d, generator=g)
     direction /= direction.norm()
     examples = [
-        Example(f"{i // 2}-{i % 2}", 1 - i % 2, f"family{(i // 2) % 5}", pair_id=str(i // 2))
+        CachedPrompt(f"{i // 2}-{i % 2}", 1 - i % 2, f"family{(i // 2) % 5}", pair_id=str(i // 2))
         for i in range(n)
     ]
     y = torch.tensor([e.label for e in examples], dtype=torch.float32)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from interp.activations import ActivationSet, Example, Positions
+from interp.activations import ActivationSet, CachedPrompt, Positions
 from interp.probes import Probe, ProbeError, ProbeMismatchError, train_probe
 
 HOOK = "blocks.1.hook_resid_post"
@@ -20,7 +20,7 @@ def _acts(fingerprint="a" * 64, hooks=(HOOK,), positions="last", n=40, d=8, seed
     shift = torch.tensor(labels, dtype=torch.float32)[:, None] * torch.ones(d)
     return ActivationSet(
         tensors={h: torch.randn(n, d, generator=g) + shift for h in hooks},
-        example_records=tuple(Example(id=str(i), label=lab) for i, lab in enumerate(labels)),
+        example_records=tuple(CachedPrompt(id=str(i), label=lab) for i, lab in enumerate(labels)),
         rule=Positions.parse(positions),
         model_fingerprint=fingerprint,
         prompt_hash="p",

@@ -9,7 +9,7 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from interp.activations import ActivationSet, Example, Positions
+from interp.activations import ActivationSet, CachedPrompt, Positions
 from interp.probes import (
     ProbeError,
     ProbeMismatchError,
@@ -42,7 +42,9 @@ def make_set(
         body = "y" * (20 + (7 * i) % 23)
         for label in (1, 0):
             text = (trigger if label else "") + body
-            examples.append(Example(f"q{i}-{label}", label, FAMILIES[i % 3], text, pair_id=f"q{i}"))
+            examples.append(
+                CachedPrompt(f"q{i}-{label}", label, FAMILIES[i % 3], text, pair_id=f"q{i}")
+            )
     y = torch.tensor([e.label for e in examples], dtype=torch.float32)
     code = torch.tensor([e.group == "code" for e in examples], dtype=torch.float32)
     tensors = {}

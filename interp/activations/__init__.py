@@ -10,7 +10,7 @@ from interp.activations.errors import (
     StoreMismatchError,
 )
 from interp.activations.hooks import expand_hooks
-from interp.activations.inputs import Example
+from interp.activations.inputs import CachedPrompt
 from interp.activations.manifest import StoreManifest
 from interp.activations.positions import Positions
 from interp.activations.reader import ActivationReader
@@ -23,7 +23,7 @@ __all__ = [
     "ActivationSet",
     "ActivationStore",
     "ActivationsError",
-    "Example",
+    "CachedPrompt",
     "NonFiniteActivationsError",
     "Positions",
     "StoreCheck",

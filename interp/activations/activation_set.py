@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from interp.activations.inputs import Example
+from interp.activations.inputs import CachedPrompt
 from interp.activations.positions import Positions
 from interp.activations.reader import ActivationReader
 
@@ -24,7 +24,7 @@ class ActivationSet(ActivationReader):
     """
 
     tensors: dict[str, Tensor]
-    example_records: tuple[Example, ...]
+    example_records: tuple[CachedPrompt, ...]
     rule: Positions
     model_fingerprint: str
     prompt_hash: str
@@ -41,7 +41,7 @@ class ActivationSet(ActivationReader):
         return self.rule
 
     @property
-    def examples(self) -> tuple[Example, ...]:
+    def examples(self) -> tuple[CachedPrompt, ...]:
         return self.example_records
 
     @property

@@ -21,7 +21,7 @@ from interp.prompts import PromptSet, check_lengths
 
 
 @dataclass(frozen=True)
-class Example:
+class CachedPrompt:
     """One cached prompt as recorded beside its activations (`examples.jsonl`)."""
 
     id: str
@@ -62,16 +62,18 @@ class PromptInputs:
             raise ActivationsError("prompts must be a list of strings; for one prompt pass [text].")
         if isinstance(prompts, PromptSet):
             self.prompt_set, self.name = prompts, prompts.name
-            base = [Example(p.id, p.label, p.group, p.text, p.pair_id, p.trigger) for p in prompts]
+            base = [
+                CachedPrompt(p.id, p.label, p.group, p.text, p.pair_id, p.trigger) for p in prompts
+            ]
         else:
             prompts = list(prompts)
             self.name = "prompts"
             if prompts and all(isinstance(p, str) for p in prompts):
                 self.texts = prompts
-                base = [Example(str(i), text=t) for i, t in enumerate(prompts)]
+                base = [CachedPrompt(str(i), text=t) for i, t in enumerate(prompts)]
             elif prompts:
                 self.tokens = [_as_ids(p, i) for i, p in enumerate(prompts)]
-                base = [Example(str(i)) for i in range(len(prompts))]
+                base = [CachedPrompt(str(i)) for i in range(len(prompts))]
             else:
                 base = []
         if not base:
@@ -89,7 +91,7 @@ class PromptInputs:
                     f"{len(base)} prompts but {len(groups)} groups; pass one group per prompt."
                 )
             base = [_replace(e, group=str(g)) for e, g in zip(base, groups, strict=True)]
-        self.examples: tuple[Example, ...] = tuple(base)
+        self.examples: tuple[CachedPrompt, ...] = tuple(base)
         self.labels_overridden = labels is not None or groups is not None
 
     def __len__(self) -> int:
@@ -230,5 +232,5 @@ def _as_ids(row, index: int) -> tuple[int, ...]:
     return tuple(row)
 
 
-def _replace(example: Example, **changes) -> Example:
-    return Example(**{**example.to_dict(), **changes})
+def _replace(example: CachedPrompt, **changes) -> CachedPrompt:
+    return CachedPrompt(**{**example.to_dict(), **changes})

@@ -12,7 +12,7 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from interp.activations.errors import ActivationsError
-from interp.activations.inputs import Example
+from interp.activations.inputs import CachedPrompt
 from interp.activations.positions import Positions
 
 
@@ -35,7 +35,7 @@ class ActivationReader(ABC):
 
     @property
     @abstractmethod
-    def examples(self) -> tuple[Example, ...]: ...
+    def examples(self) -> tuple[CachedPrompt, ...]: ...
 
     @property
     @abstractmethod

@@ -28,7 +28,7 @@ from interp.activations.errors import (
     StoreIncompleteError,
     StoreMismatchError,
 )
-from interp.activations.inputs import Example
+from interp.activations.inputs import CachedPrompt
 from interp.activations.manifest import EXAMPLES, ShardRecord, StoreManifest
 from interp.activations.positions import Positions
 from interp.activations.reader import ActivationReader
@@ -62,7 +62,7 @@ class ActivationStore(ActivationReader):
         self.manifest = StoreManifest.read(self.path)
         self._verify_mode = verify
         self._verified: set[int] = set()
-        self._examples: tuple[Example, ...] | None = None
+        self._examples: tuple[CachedPrompt, ...] | None = None
         m = self.manifest
         if not m.complete:
             raise StoreIncompleteError(
@@ -107,10 +107,10 @@ class ActivationStore(ActivationReader):
         return getattr(torch, self.manifest.dtype)
 
     @property
-    def examples(self) -> tuple[Example, ...]:
+    def examples(self) -> tuple[CachedPrompt, ...]:
         if self._examples is None:
             lines = (self.path / EXAMPLES).read_text().splitlines()
-            self._examples = tuple(Example(**json.loads(line)) for line in lines if line)
+            self._examples = tuple(CachedPrompt(**json.loads(line)) for line in lines if line)
             if len(self._examples) != self.manifest.n_prompts:
                 raise StoreCorruptedError(
                     f"{self.path / EXAMPLES} lists {len(self._examples)} prompts but the manifest "

@@ -22,7 +22,7 @@ from safetensors.torch import save as save_safetensors
 from interp.activations.distributed import Ranks
 from interp.activations.engine import ChunkResult
 from interp.activations.errors import ActivationsError, StoreMismatchError
-from interp.activations.inputs import Example
+from interp.activations.inputs import CachedPrompt
 from interp.activations.manifest import (
     EXAMPLES,
     FORMAT,
@@ -50,7 +50,7 @@ class StoreWriter:
         self._progress: list[ShardRecord] = []
 
     # --- set-up ---------------------------------------------------------------------------
-    def prepare(self, examples: Sequence[Example]) -> StoreManifest:
+    def prepare(self, examples: Sequence[CachedPrompt]) -> StoreManifest:
         """Check any existing store against the request, then create or resume it."""
         existing = self._inspect()  # every rank checks, so every rank raises the same error
         self.ranks.barrier()
@@ -206,7 +206,7 @@ def _is_store_file(name: str) -> bool:
     )
 
 
-def _write_examples(path: Path, examples: Sequence[Example]) -> None:
+def _write_examples(path: Path, examples: Sequence[CachedPrompt]) -> None:
     tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
     with open(tmp, "w") as fh:
         for example in examples:
