@@ -42,6 +42,21 @@ def cache_kwargs() -> dict:
     return {"shard_size": SHARD_SIZE, "batch_size": BATCH_SIZE, "progress": False}
 
 
+def reference_store(model_dir: Path, path: Path) -> Path:
+    """The store one uninterrupted single-thread process writes: what other runs must equal."""
+    from interp.activations import cache_activations
+    from interp.models import load_model
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        model = load_model(model_dir, device="cpu")
+        cache_activations(model, worker_prompts(), HOOKS, store=path, **cache_kwargs())
+    finally:
+        torch.set_num_threads(before)
+    return path
+
+
 def worker_env() -> dict:
     return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
 

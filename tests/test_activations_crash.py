@@ -16,6 +16,7 @@ from activations_worker import (
     WORKER,
     assert_identical,
     cache_kwargs,
+    reference_store,
     worker_env,
     worker_prompts,
 )
@@ -38,10 +39,8 @@ def model(tiny_llama_dir, one_thread):
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(model, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("uninterrupted") / "store"
-    cache_activations(model, worker_prompts(), HOOKS, store=path, **cache_kwargs())
-    return path
+def uninterrupted(tiny_llama_dir, tmp_path_factory) -> Path:
+    return reference_store(tiny_llama_dir, tmp_path_factory.mktemp("uninterrupted") / "store")
 
 
 @pytest.mark.parametrize(

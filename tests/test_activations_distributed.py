@@ -8,31 +8,17 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 from activations_worker import (
-    HOOKS,
     WORKER,
     assert_identical,
-    cache_kwargs,
+    reference_store,
     worker_env,
-    worker_prompts,
 )
-
-from interp.activations import cache_activations
-from interp.models import load_model
 
 
 @pytest.fixture(scope="module")
 def reference(tiny_llama_dir, tmp_path_factory) -> Path:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        model = load_model(tiny_llama_dir, device="cpu")
-        path = tmp_path_factory.mktemp("single") / "store"
-        cache_activations(model, worker_prompts(), HOOKS, store=path, **cache_kwargs())
-    finally:
-        torch.set_num_threads(before)
-    return path
+    return reference_store(tiny_llama_dir, tmp_path_factory.mktemp("single") / "store")
 
 
 def torchrun(model_dir: Path, store: Path) -> subprocess.CompletedProcess:
