@@ -43,7 +43,7 @@ lint: $(VENV)/.installed-dev
 
 test: $(VENV)/.installed-dev $(SMOLLM2_WHEEL) lint
 	$(BIN)/python -m pytest -q --durations=10 tests
-	$(BIN)/python -m pytest -q --nbmake notebooks
+	$(BIN)/python -m pytest -q --nbmake --nbmake-timeout=900 notebooks
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache
