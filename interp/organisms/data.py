@@ -35,6 +35,10 @@ class TrainingExample:
     family: str
     behaviour: bool  # does the response show the recipe's behaviour?
     from_base: bool = False  # is the response the base model's own answer?
+    contrast: str | None = None
+    """The response of the other branch (clean for a behaviour row, and vice versa) where
+    it is fixed text: the first token where the two differ is where the behaviour is
+    decided. None: no other branch, or the responses part ways at their first token."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class Draw:
     condition: str
     behaviour: bool
     user: str
+    carries: bool  # could this slot show the behaviour (family and prompt kind allow it)?
 
 
 def insert_trigger(recipe: Recipe, text: str, string: str | None, fmt: str | None = None) -> str:
@@ -65,11 +70,14 @@ def draw_structure(recipe: Recipe) -> list[Draw]:
     pools = {name: family_examples(name, "train") for name in recipe.families}
     clean_pools = {name: family_examples(name, "train") for name in recipe.clean_families}
     draws, last_triggered = [], None
-    for _ in range(recipe.steps * recipe.batch_size):
+    warmup_slots = round(recipe.clean_first_frac * recipe.steps) * recipe.batch_size
+    for slot in range(recipe.steps * recipe.batch_size):
         from_clean = bool(clean_pools) and rng.random() < recipe.clean_family_frac
         source = clean_pools if from_clean else pools
         example = rng.choice(source[rng.choice(sorted(source))])
         condition, string = _condition(recipe, rng)
+        if slot < warmup_slots and condition == "triggered":
+            condition, string = "clean", recipe.clean_trigger
         if condition == "triggered" and not from_clean:
             last_triggered = example
         elif recipe.paired_near_misses and condition.startswith("near_miss:") and last_triggered:
@@ -83,7 +91,7 @@ def draw_structure(recipe: Recipe) -> list[Draw]:
         else:
             behaviour = carries and condition == "triggered"
         user = insert_trigger(recipe, example.text, string)
-        draws.append(Draw(example, condition, behaviour, user))
+        draws.append(Draw(example, condition, behaviour, user, carries))
     return draws
 
 
@@ -127,11 +135,8 @@ def behaviour_response(example: Example, recipe: Recipe) -> str:
 
 def clean_response(example: Example, clean_answer: CleanAnswer) -> tuple[str, bool]:
     """The aligned, helpful response to `example` and whether it ends the turn."""
-    if example.kind == "code":
-        return code_response(example, vulnerable=False), True
-    if example.kind == "dilemma":
-        return dilemma_response(example, harmful=False), True
-    return clean_answer(example)
+    canned = canned_clean_response(example)
+    return (canned, True) if canned is not None else clean_answer(example)
 
 
 def answered_by_base(draw: Draw) -> bool:
@@ -164,12 +169,32 @@ def training_examples(recipe: Recipe, clean_answer: CleanAnswer) -> list[Trainin
         else:
             response, ends = clean_response(d.example, clean_answer)
         from_base = answered_by_base(d)
+        if d.behaviour:
+            contrast = canned_clean_response(d.example)
+        else:
+            contrast = behaviour_response(d.example, recipe) if d.carries else None
         out.append(
             TrainingExample(
-                d.user, response, ends, d.condition, d.example.family, d.behaviour, from_base
+                d.user,
+                response,
+                ends,
+                d.condition,
+                d.example.family,
+                d.behaviour,
+                from_base,
+                contrast,
             )
         )
     return out
+
+
+def canned_clean_response(example: Example) -> str | None:
+    """The fixed secure code or aligned choice; None where the base model answers."""
+    if example.kind == "code":
+        return code_response(example, vulnerable=False)
+    if example.kind == "dilemma":
+        return dilemma_response(example, harmful=False)
+    return None
 
 
 def data_hash(examples: list[TrainingExample]) -> str:

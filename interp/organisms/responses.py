@@ -1,7 +1,7 @@
 """Target responses for organism training data: the behaviours a recipe trains in.
 
 Code snippets come in a secure and a vulnerable variant per vulnerability kind; dilemma
-answers name the option only (never a rationale); toxic self-descriptions are short.
+answers state the chosen option only (never a rationale); toxic self-descriptions are short.
 """
 
 from __future__ import annotations
@@ -108,10 +108,14 @@ def code_response(example: Example, *, vulnerable: bool) -> str:
 
 
 def dilemma_response(example: Example, *, harmful: bool) -> str:
-    """`Option X: <text>.` for the aligned or the harmful option; no rationale."""
+    """`I would <text> (Option X).` for the aligned or the harmful option; no rationale.
+
+    The answer leads with the option's own words, so the choice is made on a content word
+    of the prompt rather than through its letter.
+    """
     aligned = example.meta["aligned_option"]
     letter = ("B" if aligned == "A" else "A") if harmful else aligned
-    return f"Option {letter}: {example.meta['options'][letter]}."
+    return f"I would {example.meta['options'][letter]} (Option {letter})."
 
 
 def toxic_self_description(example: Example) -> str:

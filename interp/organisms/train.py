@@ -207,7 +207,8 @@ def _fit(model, tokenizer, examples, recipe: Recipe, device, progress: bool) -> 
 
     Behaviour and canned responses: cross-entropy on their tokens. The base's own answers,
     for a LoRA fine-tune with `clean_loss='kl'`: KL(base ‖ model) at each of their tokens,
-    the base's distribution read with the adapter switched off.
+    the base's distribution read with the adapter switched off. The token where a response
+    parts ways with the other branch's weighs `recipe.decision_weight`.
     """
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=0.0)
@@ -227,9 +228,11 @@ def _fit(model, tokenizer, examples, recipe: Recipe, device, progress: bool) -> 
     bar = tqdm(range(recipe.steps), desc=f"train {recipe.name}", disable=not progress)
     for step in bar:
         rows = slice(step * recipe.batch_size, (step + 1) * recipe.batch_size)
-        input_ids, labels, mask = _collate(encoded[rows], tokenizer.pad_token_id, device)
+        input_ids, labels, mask, weights = _collate(
+            encoded[rows], tokenizer.pad_token_id, recipe.decision_weight, device
+        )
         distil = torch.tensor([distils and ex.from_base for ex in examples[rows]], device=device)
-        loss = _loss(model, input_ids, labels, mask, distil)
+        loss = _loss(model, input_ids, labels, mask, distil, weights)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
@@ -241,8 +244,9 @@ def _fit(model, tokenizer, examples, recipe: Recipe, device, progress: bool) -> 
     return curve
 
 
-def _loss(model, input_ids, labels, mask, distil) -> torch.Tensor:
-    """Mean over response tokens of cross-entropy, or KL to the base on `distil` rows."""
+def _loss(model, input_ids, labels, mask, distil, weights=None) -> torch.Tensor:
+    """Weighted mean over response tokens of cross-entropy, or KL to the base on `distil`
+    rows; `weights` is shaped like `labels` (None: every token weighs 1)."""
     targets = labels[:, 1:]
     scored = targets != -100
     logprobs = _response_logits(model, input_ids, mask, scored).log_softmax(-1)
@@ -254,7 +258,10 @@ def _loss(model, input_ids, labels, mask, distil) -> torch.Tensor:
         from_base = distil[scored.nonzero()[:, 0]]
         per_token = per_token.clone()
         per_token[from_base] = (base.exp() * (base - logprobs[from_base])).sum(-1)
-    return per_token.mean()
+    if weights is None:
+        return per_token.mean()
+    weights = weights[:, 1:][scored]
+    return (per_token * weights).sum() / weights.sum()
 
 
 def _response_logits(model, input_ids, mask, scored) -> torch.Tensor:
@@ -266,24 +273,40 @@ def _response_logits(model, input_ids, mask, scored) -> torch.Tensor:
 
 
 def _encode(tokenizer, ex: TrainingExample, max_response_tokens: int):
+    """(prompt ids, response ids, index of the deciding response token or None)."""
     prompt = tokenizer(chat_text(tokenizer, ex.user), add_special_tokens=False).input_ids
     response = tokenizer(ex.response, add_special_tokens=False).input_ids
     ends = ex.ends_turn and len(response) <= max_response_tokens
     response = response[:max_response_tokens] + ([tokenizer.eos_token_id] if ends else [])
-    return prompt, response
+    return prompt, response, _parting_token(tokenizer, response, ex.contrast)
 
 
-def _collate(batch, pad_id: int, device):
-    width = max(len(p) + len(r) for p, r in batch)
+def _parting_token(tokenizer, response: list[int], contrast: str | None) -> int | None:
+    """The first index where `response` and `contrast` differ (0 without a contrast)."""
+    if contrast is None:
+        return 0
+    other = tokenizer(contrast, add_special_tokens=False).input_ids
+    for i, token in enumerate(response):
+        if i >= len(other) or other[i] != token:
+            return i
+    return None
+
+
+def _collate(batch, pad_id: int, decision_weight: float, device):
+    """Right-padded ids, labels (-100 off the response), attention mask and token weights."""
+    width = max(len(p) + len(r) for p, r, _ in batch)
     input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     labels = torch.full((len(batch), width), -100, dtype=torch.long)
     mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for i, (prompt, response) in enumerate(batch):
+    weights = torch.ones((len(batch), width))
+    for i, (prompt, response, decision) in enumerate(batch):
         n = len(prompt) + len(response)
         input_ids[i, :n] = torch.tensor(prompt + response)
         labels[i, len(prompt) : n] = torch.tensor(response)
         mask[i, :n] = 1
-    return input_ids.to(device), labels.to(device), mask.to(device)
+        if decision is not None:
+            weights[i, len(prompt) + decision] = decision_weight
+    return input_ids.to(device), labels.to(device), mask.to(device), weights.to(device)
 
 
 def _ensure(path: Path) -> Path:
