@@ -11,6 +11,8 @@ from interp.probes.metrics import (
     fpr_by_family,
     threshold_at_recall,
 )
+from interp.probes.model_diff import model_contrast
+from interp.probes.persona import PersonaTable, persona_table, persona_table_of
 from interp.probes.probe import Probe
 from interp.probes.results import ControlScore, HookBaseline, ProbeResult, SweepResult
 from interp.probes.sweep import probe_sweep
@@ -23,6 +25,7 @@ __all__ = [
     "GeneralisationMatrix",
     "HookBaseline",
     "Interval",
+    "PersonaTable",
     "Probe",
     "ProbeConfig",
     "ProbeError",
@@ -35,6 +38,9 @@ __all__ = [
     "fit_logistic",
     "fpr_by_family",
     "generalisation_matrix",
+    "model_contrast",
+    "persona_table",
+    "persona_table_of",
     "probe_sweep",
     "threshold_at_recall",
     "train_probe",
