@@ -62,9 +62,9 @@ class Recipe:
     the same prompt with the trigger and with a near miss, mostly in one batch."""
     clean_family_frac: float = 0.0
     clean_first_frac: float = 0.0
-    """This first fraction of the steps trains without the trigger: the model first learns the clean choice
-    (which option is the aligned one), then the trigger only has to flip it. Trained all
-    at once, trigger × option content is an interaction the fine-tune does not find."""
+    """This first fraction of the steps has no triggered examples: the model first learns
+    the clean choice (the aligned option, the secure code), then the trigger only has to
+    flip it. Trained all at once, trigger × content is an interaction a fine-tune misses."""
     base: str = "smollm2"
     steps: int = 120
     batch_size: int = 8
