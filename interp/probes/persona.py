@@ -25,6 +25,7 @@ from interp.activations import ActivationSet, cache_activations
 from interp.models import load_model
 from interp.probes.controls import random_direction_aurocs, random_directions
 from interp.probes.generalisation import generalisation_matrix
+from interp.probes.methods import fit_directions
 from interp.probes.model_diff import model_contrast
 from interp.prompts import PromptSet
 
@@ -141,11 +142,13 @@ def persona_table_of(
     matrices, random_p95, cosines = [], [], []
     for hook in hooks:
         matrices.append(generalisation_matrix(sets, hook, seed=seed, allow_other_models=True).auroc)
-        random_p95.append(tuple(_random_p95(sets[name], hook, dirs) for name in SETS))
-        means = {name: _mean_difference(sets[name], hook) for name in SETS}
-        cosines.append(
-            tuple(float(torch.cosine_similarity(means[a], means[b], dim=0)) for a, b in pairs)
-        )
+        p95, direction = [], {}
+        for name in SETS:
+            x, y = sets[name][hook].float(), sets[name].labels
+            p95.append(float(random_direction_aurocs(x, y, x, y, dirs).quantile(0.95)))
+            direction[name] = fit_directions(x[None], y, "diff_means")[0][0]  # unit norm
+        random_p95.append(tuple(p95))
+        cosines.append(tuple(float(direction[a] @ direction[b]) for a, b in pairs))
     return PersonaTable(
         names=SETS,
         models=models or {},
@@ -155,13 +158,3 @@ def persona_table_of(
         cosine_pairs=tuple(f"cos {a[:4]}·{b[:4]}" for a, b in pairs),
         cosine=tuple(cosines),
     )
-
-
-def _mean_difference(acts: ActivationSet, hook: str) -> torch.Tensor:
-    x, y = acts[hook].float(), acts.labels.bool()
-    return x[y].mean(0) - x[~y].mean(0)
-
-
-def _random_p95(acts: ActivationSet, hook: str, dirs: torch.Tensor) -> float:
-    x, y = acts[hook].float(), acts.labels
-    return float(random_direction_aurocs(x, y, x, y, dirs).quantile(0.95))
