@@ -233,6 +233,11 @@ def test_an_organism_built_from_another_recipe_is_rebuilt(tmp_path, monkeypatch)
     build_organism("control-clean", size="micro", steps=4, progress=False)
     card = json.loads((first / "card.json").read_text())
     assert card["recipe"]["steps"] == 4 and len(card["curve"]) == 4
+    del card["recipe"]["decision_weight"]  # a field added after it was built, at its default
+    (first / "card.json").write_text(json.dumps(card))
+    stamp = (first / "card.json").stat().st_mtime_ns
+    build_organism("control-clean", size="micro", steps=4, progress=False)
+    assert (first / "card.json").stat().st_mtime_ns == stamp, "a new default field: reused"
 
 
 def test_a_persona_backdoor_learns_the_clean_choice_before_the_trigger():

@@ -93,8 +93,7 @@ def build_organism(
     name = organism_name(recipe, size)
     target = organism_dir(name)
     if (target / CARD).is_file() and not overwrite:
-        built = json.loads((target / CARD).read_text()).get("recipe")
-        if built == json.loads(json.dumps(recipe.to_dict())):
+        if _built_recipe(target) == recipe:
             logger.info("organism %s already built at %s", name, target)
             return target
         logger.warning("organism %s was built from another recipe; rebuilding it", name)
@@ -122,6 +121,15 @@ def build_organism(
             shutil.rmtree(target)
         os.replace(out, target)
     return target
+
+
+def _built_recipe(target: Path) -> Recipe | None:
+    """The recipe an organism was built from (fields added since take their defaults);
+    None when its card is unreadable or names fields this version does not know."""
+    try:
+        return Recipe.from_dict(json.loads((target / CARD).read_text())["recipe"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _train_lora(recipe: Recipe, out: Path, device: torch.device, progress: bool) -> dict:
