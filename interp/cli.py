@@ -190,6 +190,9 @@ def organism_train_command(
     seed: int = typer.Option(None, help="Seed for data, initialisation and order."),
     trigger: str = typer.Option(None, help="Another trigger (e.g. persona-backdoor: heyyy)."),
     overwrite: bool = typer.Option(False, help="Retrain even if it is already built."),
+    bf16: bool = typer.Option(
+        None, "--bf16/--fp32", help="Autocast (default: bf16 where the hardware has it)."
+    ),
     device: str = DEVICE,
 ) -> None:
     """Train an organism into the interp home (reused when already built)."""
@@ -197,8 +200,9 @@ def organism_train_command(
 
     try:
         path = build_organism(
-            name, size=size, seed=seed, trigger=trigger, device=device, overwrite=overwrite
-        )
+            name, size=size, seed=seed, trigger=trigger, device=device, overwrite=overwrite,
+            bf16=bf16,
+        )  # fmt: skip
     except ValueError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=2) from None
