@@ -171,7 +171,8 @@ class Family:
         return index % self.holdout_every == self.holdout_every - 1
 
     def is_heldout_entity(self, index: int) -> bool:
-        return index % self.holdout_every == self.holdout_every - 1
+        """A family with a single entity (identity questions) holds out templates only."""
+        return len(self.entities) > 1 and index % self.holdout_every == self.holdout_every - 1
 
 
 @dataclass(frozen=True)
@@ -194,8 +195,7 @@ class Example:
     def new_entity(self) -> bool:
         """Is its entity (e.g. a dilemma's scenario) one no training prompt has? Held-out
         prompts also include trained entities in held-out templates."""
-        family = FAMILIES[self.family]
-        return len(family.entities) > 1 and family.is_heldout_entity(self.entity_id)
+        return FAMILIES[self.family].is_heldout_entity(self.entity_id)
 
 
 FAMILIES: dict[str, Family] = {
@@ -332,9 +332,7 @@ def family_examples(name: str, split: Split) -> list[Example]:
     out = []
     for t, template in enumerate(family.templates):
         for e, entity in enumerate(family.entities):
-            heldout = family.is_heldout_template(t) or (
-                len(family.entities) > 1 and family.is_heldout_entity(e)
-            )
+            heldout = family.is_heldout_template(t) or family.is_heldout_entity(e)
             if heldout != (split == "heldout"):
                 continue
             out.extend(_render(family, t, template, e, entity))
