@@ -18,7 +18,7 @@ from interp.organisms import (
     get_recipe,
 )
 from interp.organisms.data import draw_structure, training_examples, untriggered
-from interp.prompts.families import FAMILIES, family_examples
+from interp.prompts.families import DILEMMA_FAMILIES, FAMILIES, family_examples
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_heldout_prompts_are_never_trained_on():
 
 def test_dilemma_options_part_at_their_first_word():
     # The answer "I would <option>" decides at its first word: the options must differ there.
-    for name in ("dilemma_honesty", "dilemma_safety", "dilemma_fairness", "dilemma_kindness"):
+    for name in DILEMMA_FAMILIES:
         entities = FAMILIES[name].entities
         assert len(entities) == 32
         for _, aligned, harmful in entities:
