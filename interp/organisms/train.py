@@ -155,7 +155,7 @@ def _train_lora(
     draws = draw_structure(recipe)
     texts = [ex.text for ex in needs_clean_answer(draws)]
     answers = base_answers(base, texts, max_new_tokens=recipe.max_response_tokens,
-                           progress=progress)  # fmt: skip
+                           batch_size=64, progress=progress)  # fmt: skip
     base_fingerprint = fingerprint(base)
     del base
     examples = training_examples(recipe, lambda ex: answers[ex.text])
