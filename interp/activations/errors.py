@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from interp.errors import InterpError
 
-class ActivationsError(ValueError):
+
+class ActivationsError(InterpError):
     """Something about a caching request or an activation store is wrong."""
 
 

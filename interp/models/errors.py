@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from interp.errors import InterpError
 
-class ModelLoadError(ValueError):
+
+class ModelLoadError(InterpError):
     """A model spec could not be turned into a model."""
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from interp.errors import InterpError
 
-class ProbeError(ValueError):
+
+class ProbeError(InterpError):
     """Probe inputs are wrong: shapes, labels, NaNs, an unknown method or option."""
 
 
