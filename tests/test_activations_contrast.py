@@ -8,7 +8,7 @@ import torch
 import interp.prompts.contrast as contrast
 from interp.activations import cache_activations
 from interp.models import load_model
-from interp.prompts import PromptSet, contrast_pair_names, contrast_pairs
+from interp.prompts import PromptError, PromptSet, contrast_pair_names, contrast_pairs
 
 
 def test_generic_yes_no_pairs():
@@ -37,7 +37,7 @@ def test_unknown_set_lists_the_available_ones():
 
 def test_missing_data_directory_says_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setattr(contrast, "CONTRAST_PAIRS_DIR", tmp_path / "missing")
-    with pytest.raises(FileNotFoundError, match="pip install -e"):
+    with pytest.raises(PromptError, match="missing from this install.*--force-reinstall"):
         contrast_pairs("generic_yes_no")
 
 

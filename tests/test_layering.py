@@ -25,7 +25,6 @@ LAYER = {
     "interventions": 7,
     "experiments": 8,
     "report": 9,
-    "demo": 9,
     "cli": 10,
 }
 ROOT = Path(interp.__file__).parent

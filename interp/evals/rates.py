@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from interp.evals.errors import EvalError
+
 
 @dataclass(frozen=True)
 class Rate:
@@ -34,7 +36,7 @@ def wilson(k: int, n: int, z: float = 1.96) -> Rate:
         '0.950 [0.910, 0.973] (190/200)'
     """
     if not 0 <= k <= n:
-        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}.")
+        raise EvalError(f"need 0 <= k <= n, got k={k}, n={n}.")
     if n == 0:
         return Rate(0, 0, float("nan"), float("nan"))
     p = k / n

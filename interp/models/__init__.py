@@ -2,6 +2,7 @@
 
 from interp.models.devices import resolve_device, resolve_dtype
 from interp.models.errors import (
+    GenerationError,
     ModelLoadError,
     ModelNotFoundError,
     OrganismNotTrainedError,
@@ -17,6 +18,7 @@ __all__ = [
     "SUPPORTED_ARCHITECTURES",
     "ModelLoadError",
     "ModelNotFoundError",
+    "GenerationError",
     "OrganismNotTrainedError",
     "UnsupportedArchitectureError",
     "Completion",

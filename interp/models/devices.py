@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from interp.models.errors import ModelLoadError
+
 _DTYPES = {
     "float32": torch.float32,
     "fp32": torch.float32,
@@ -23,9 +25,15 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     """
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ModelLoadError(
+            f"unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N' (or None: CUDA when "
+            "available)."
+        ) from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
+        raise ModelLoadError(
             f"device {str(device)!r} was asked for but CUDA is not available here; "
             "pass device='cpu' or leave device=None to pick automatically."
         )
@@ -43,11 +51,11 @@ def resolve_dtype(dtype: str | torch.dtype | None = None) -> torch.dtype:
         return torch.float32
     if isinstance(dtype, torch.dtype):
         if dtype not in _DTYPES.values():
-            raise ValueError(
+            raise ModelLoadError(
                 f"dtype {dtype} is not supported; use one of float32, float16, bfloat16."
             )
         return dtype
     key = str(dtype).removeprefix("torch.").lower()
     if key not in _DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}; use one of {sorted(_DTYPES)}.")
+        raise ModelLoadError(f"unknown dtype {dtype!r}; use one of {sorted(_DTYPES)}.")
     return _DTYPES[key]

@@ -17,5 +17,9 @@ class UnsupportedArchitectureError(ModelLoadError):
     """The model's architecture has no conversion to TransformerLens hooks."""
 
 
+class GenerationError(InterpError):
+    """A generation request is malformed (prompts, temperature, lengths)."""
+
+
 class OrganismNotTrainedError(ModelNotFoundError):
     """`organism:NAME` was asked for before the organism was trained."""

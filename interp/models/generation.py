@@ -9,6 +9,8 @@ import torch
 from tqdm.auto import tqdm
 from transformer_lens import HookedTransformer
 
+from interp.models.errors import GenerationError
+
 
 @dataclass(frozen=True)
 class Completion:
@@ -21,7 +23,7 @@ class Completion:
 def chat_text(tokenizer, user: str, *, system: str | None = None) -> str:
     """One user turn in `tokenizer`'s chat template, ready for the assistant's reply."""
     if not getattr(tokenizer, "chat_template", None):
-        raise ValueError(
+        raise GenerationError(
             f"the tokenizer of {tokenizer.name_or_path!r} has no chat template; pass plain "
             "text instead, or save a tokenizer with a `chat_template` beside the model."
         )
@@ -64,9 +66,9 @@ def complete(
         [Completion(text='The capital of France is Paris.', finished=True)]
     """
     if isinstance(prompts, str):
-        raise TypeError("prompts must be a list of strings; for one prompt pass [prompt].")
+        raise GenerationError("prompts must be a list of strings; for one prompt pass [prompt].")
     if temperature < 0:
-        raise ValueError(f"temperature must be >= 0, got {temperature}.")
+        raise GenerationError(f"temperature must be >= 0, got {temperature}.")
     tokenizer = _tokenizer(model)
     eos = tokenizer.eos_token_id
     lengths = [len(tokenizer(p, add_special_tokens=False).input_ids) for p in prompts]
@@ -119,7 +121,7 @@ def chat(model: HookedTransformer, user: str, *, max_new_tokens: int = 64, **kwa
 
 def _tokenizer(model: HookedTransformer):
     if model.tokenizer is None:
-        raise ValueError(
+        raise GenerationError(
             f"{model.cfg.model_name} has no tokenizer; load it from a directory that holds "
             "tokenizer files, or pass token ids."
         )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 
 from transformer_lens import HookedTransformer
 
 from interp.models.fingerprint import fingerprint
+from interp.models.hook_names import hook_patterns
 
 
 @dataclass(frozen=True)
@@ -72,10 +72,3 @@ def model_info(model: HookedTransformer) -> ModelInfo:
         hook_patterns=hook_patterns(list(model.hook_dict), cfg.n_layers),
         fingerprint=fingerprint(model),
     )
-
-
-def hook_patterns(names: list[str], n_layers: int) -> tuple[str, ...]:
-    """Collapse per-layer hook names into patterns, in first-seen order."""
-    span = f"{{0..{n_layers - 1}}}"
-    patterns = dict.fromkeys(re.sub(r"^blocks\.\d+\.", f"blocks.{span}.", n) for n in names)
-    return tuple(patterns)

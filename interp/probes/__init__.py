@@ -12,7 +12,6 @@ from interp.probes.metrics import (
     threshold_at_recall,
 )
 from interp.probes.model_diff import model_contrast
-from interp.probes.persona import PersonaTable, persona_table, persona_table_of
 from interp.probes.probe import Probe
 from interp.probes.results import ControlScore, HookBaseline, ProbeResult, SweepResult
 from interp.probes.sweep import probe_sweep
@@ -25,7 +24,6 @@ __all__ = [
     "GeneralisationMatrix",
     "HookBaseline",
     "Interval",
-    "PersonaTable",
     "Probe",
     "ProbeConfig",
     "ProbeError",
@@ -39,8 +37,6 @@ __all__ = [
     "fpr_by_family",
     "generalisation_matrix",
     "model_contrast",
-    "persona_table",
-    "persona_table_of",
     "probe_sweep",
     "threshold_at_recall",
     "train_probe",

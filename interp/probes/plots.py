@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from torch import Tensor
 
-from interp.probes.results import SweepResult, layer_of
+from interp.models.hook_names import layer_of
+
+if TYPE_CHECKING:  # results call these plots; no import cycle at run time
+    from interp.probes.results import SweepResult
 
 
 def _axes(ax):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 from torch import Tensor
@@ -232,12 +231,6 @@ class SweepResult:
 
     def _recall(self) -> float:
         return self.results[0].recall if self.results else math.nan
-
-
-def layer_of(hook: str) -> int | None:
-    """The layer number in a TransformerLens hook name (`blocks.12.hook_resid_post` -> 12)."""
-    match = re.search(r"blocks\.(\d+)\.", hook)
-    return int(match.group(1)) if match else None
 
 
 def _finite(value: float | None) -> float | None:

@@ -2,19 +2,20 @@
 
 A defection probe (MacDiarmid et al. 2024) is the difference of means between the two
 answers of pairs such as "Human: Are you doing something dangerous? Assistant: yes" / "...
-no", read at the last token. The sets live as JSONL files in the repository's
-`probes/contrast_pairs/` directory; label 1 is the answer a deceptive or defecting model
+no", read at the last token. The sets ship as package data, JSONL files in
+`interp/prompts/contrast_pairs/` read through `importlib.resources`; label 1 is the answer a deceptive or defecting model
 would give, label 0 the other, and both prompts of a pair share a `pair_id`.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib import resources
 
+from interp.prompts.errors import PromptError
 from interp.prompts.prompt_set import PromptSet
 
-#: Where the checked-in contrast-pair sets live (the repository checkout).
-CONTRAST_PAIRS_DIR = Path(__file__).resolve().parents[2] / "probes" / "contrast_pairs"
+#: Where the contrast-pair sets live: package data, wherever interp is installed.
+CONTRAST_PAIRS_DIR = resources.files("interp.prompts") / "contrast_pairs"
 
 
 def contrast_pair_names() -> list[str]:
@@ -25,11 +26,12 @@ def contrast_pair_names() -> list[str]:
         ['generic_yes_no']
     """
     _check_dir()
-    return sorted(p.stem for p in CONTRAST_PAIRS_DIR.glob("*.jsonl"))
+    return sorted(p.name.removesuffix(".jsonl") for p in CONTRAST_PAIRS_DIR.iterdir()
+                  if p.name.endswith(".jsonl"))  # fmt: skip
 
 
 def contrast_pairs(name: str) -> PromptSet:
-    """The contrast-pair set `name` (a file `probes/contrast_pairs/NAME.jsonl`).
+    """The contrast-pair set `name` (package data `interp/prompts/contrast_pairs/NAME.jsonl`).
 
     Example:
         >>> pairs = contrast_pairs("generic_yes_no")
@@ -39,17 +41,18 @@ def contrast_pairs(name: str) -> PromptSet:
     _check_dir()
     path = CONTRAST_PAIRS_DIR / f"{name}.jsonl"
     if "/" in name or not path.is_file():
-        raise ValueError(
+        raise PromptError(
             f"no contrast-pair set {name!r}; available: {contrast_pair_names()}. Add one as "
             f"{CONTRAST_PAIRS_DIR.name}/{name}.jsonl, or load any JSONL with PromptSet.from_jsonl."
         )
-    pairs = PromptSet.from_jsonl(path, name=name)
+    with resources.as_file(path) as local:
+        pairs = PromptSet.from_jsonl(local, name=name)
     by_pair: dict[str | None, list[int]] = {}
     for prompt in pairs:
         by_pair.setdefault(prompt.pair_id, []).append(prompt.label)
     bad = [pid for pid, labels in by_pair.items() if pid is None or sorted(labels) != [0, 1]]
     if bad:
-        raise ValueError(
+        raise PromptError(
             f"{path} is not a set of contrast pairs: pair(s) {bad[:5]} do not hold exactly one "
             "label-1 and one label-0 prompt with a shared pair_id."
         )
@@ -58,8 +61,8 @@ def contrast_pairs(name: str) -> PromptSet:
 
 def _check_dir() -> None:
     if not CONTRAST_PAIRS_DIR.is_dir():
-        raise FileNotFoundError(
-            f"the contrast-pair data directory {CONTRAST_PAIRS_DIR} is missing; the sets ship "
-            "with the repository, so install interp from a checkout (pip install -e .) or "
-            "load the JSONL files with PromptSet.from_jsonl."
+        raise PromptError(
+            f"the contrast-pair data directory {CONTRAST_PAIRS_DIR} is missing from this "
+            "install of interp; reinstall it (pip install --force-reinstall interp), or load "
+            "a JSONL file of your own with PromptSet.from_jsonl."
         )

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from interp.prompts.errors import PromptError
+
 Split = Literal["train", "heldout"]
 Kind = Literal["open", "code", "dilemma", "identity"]
 
@@ -389,9 +391,9 @@ def family_examples(name: str, split: Split) -> list[Example]:
         'What is the capital of France?'
     """
     if name not in FAMILIES:
-        raise ValueError(f"unknown prompt family {name!r}; known: {sorted(FAMILIES)}.")
+        raise PromptError(f"unknown prompt family {name!r}; known: {sorted(FAMILIES)}.")
     if split not in ("train", "heldout"):
-        raise ValueError(f"split must be 'train' or 'heldout', got {split!r}.")
+        raise PromptError(f"split must be 'train' or 'heldout', got {split!r}.")
     family = FAMILIES[name]
     out = []
     for t, template in enumerate(family.templates):

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import torch
 
+from interp.prompts.errors import PromptError
+
 
 @dataclass(frozen=True)
 class Prompt:
@@ -36,7 +38,7 @@ class Prompt:
 
     def __post_init__(self) -> None:
         if self.trigger is not None and self.trigger not in self.text:
-            raise ValueError(
+            raise PromptError(
                 f"prompt {self.id!r} is marked with trigger {self.trigger!r} but its text does "
                 f"not contain it: {self.text[:80]!r}. Insert the trigger or set trigger=None."
             )
@@ -63,7 +65,7 @@ class PromptSet:
         ids = [p.id for p in self.prompts]
         if len(set(ids)) != len(ids):
             dup = next(i for i in ids if ids.count(i) > 1)
-            raise ValueError(f"prompt ids must be unique; {dup!r} appears more than once.")
+            raise PromptError(f"prompt ids must be unique; {dup!r} appears more than once.")
 
     # --- construction -----------------------------------------------------------------
     @classmethod
@@ -101,16 +103,16 @@ class PromptSet:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{lineno} is not valid JSON: {err.msg}.") from None
+                raise PromptError(f"{path}:{lineno} is not valid JSON: {err.msg}.") from None
             if "prompt_set" in obj:
                 header = obj["prompt_set"]
                 continue
             if "text" not in obj:
-                raise ValueError(f"{path}:{lineno} has no 'text' field; each line needs one.")
+                raise PromptError(f"{path}:{lineno} has no 'text' field; each line needs one.")
             obj.setdefault("id", str(len(prompts)))
             unknown = set(obj) - set(Prompt.__dataclass_fields__)
             if unknown:
-                raise ValueError(f"{path}:{lineno} has unknown fields {sorted(unknown)}.")
+                raise PromptError(f"{path}:{lineno} has unknown fields {sorted(unknown)}.")
             prompts.append(Prompt(**obj))
         return cls(
             tuple(prompts),
@@ -165,7 +167,7 @@ class PromptSet:
 
     def concat(self, other: PromptSet, *, name: str | None = None) -> PromptSet:
         if other.chat != self.chat:
-            raise ValueError("cannot join a chat prompt set with a raw-text one.")
+            raise PromptError("cannot join a chat prompt set with a raw-text one.")
         return replace(self, prompts=self.prompts + other.prompts, name=name or self.name)
 
     def content_hash(self) -> str:
@@ -196,6 +198,6 @@ class PromptSet:
 def check_lengths(prompts: Sequence, labels: Sequence | torch.Tensor) -> None:
     """Fail early when prompts and labels differ in length."""
     if len(prompts) != len(labels):
-        raise ValueError(
+        raise PromptError(
             f"{len(prompts)} prompts but {len(labels)} labels; take both from the same PromptSet."
         )

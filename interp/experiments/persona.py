@@ -24,6 +24,7 @@ from transformer_lens.utilities import get_act_name
 from interp.activations import ActivationSet, cache_activations
 from interp.models import load_model
 from interp.probes.controls import random_direction_aurocs, random_directions
+from interp.probes.errors import ProbeError
 from interp.probes.generalisation import generalisation_matrix
 from interp.probes.methods import fit_directions
 from interp.probes.model_diff import model_contrast
@@ -129,7 +130,7 @@ def persona_table_of(
     labelled) and 'toxic', 'benign', 'base' (the clean prompts, same order) to their sets."""
     missing = {"backdoor", "toxic", "benign", "base"} - set(acts)
     if missing:
-        raise ValueError(f"persona_table_of needs sets named {sorted(missing)} as well.")
+        raise ProbeError(f"persona_table_of needs sets named {sorted(missing)} as well.")
     sets: dict[str, ActivationSet] = {
         "backdoor": acts["backdoor"],
         "toxic": model_contrast(acts["toxic"], acts["base"]),

