@@ -1,5 +1,6 @@
 """Load models into TransformerLens hooks: the built-in SmolLM2, organisms, local HF models."""
 
+from interp.models.architectures import SUPPORTED_ARCHITECTURES
 from interp.models.devices import resolve_device, resolve_dtype
 from interp.models.errors import (
     GenerationError,
@@ -10,7 +11,7 @@ from interp.models.errors import (
 )
 from interp.models.fingerprint import fingerprint
 from interp.models.generation import Completion, chat, chat_text, complete, format_chat, generate
-from interp.models.hf import SUPPORTED_ARCHITECTURES, load_hf_directory
+from interp.models.hf import load_hf_directory
 from interp.models.loading import load_model, organism_dir
 from interp.models.smollm2 import ensure_smollm2, smollm2_dir
 

@@ -14,35 +14,23 @@ import tempfile
 from pathlib import Path
 
 import torch
-from transformer_lens import HookedTransformer
+from transformer_lens import HookedTransformer, HookedTransformerConfig
 from transformer_lens.loading_from_pretrained import (
     get_pretrained_model_config,
     get_pretrained_state_dict,
 )
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from interp.models.architectures import (
+    CONFIG_BUILDERS,
+    SUPPORTED_ARCHITECTURES,
+    adjust_config,
+    check_architecture,
+)
 from interp.models.devices import resolve_device, resolve_dtype
 from interp.models.errors import ModelNotFoundError, UnsupportedArchitectureError
 
 logger = logging.getLogger(__name__)
-
-#: Architectures whose config and weights TransformerLens converts from a local directory.
-#: GPT-2 and Llama (which covers SmolLM2) are tested here; the others use the same route.
-SUPPORTED_ARCHITECTURES: tuple[str, ...] = (
-    "GPT2LMHeadModel",
-    "LlamaForCausalLM",
-    "MistralForCausalLM",
-    "Qwen2ForCausalLM",
-    "Qwen3ForCausalLM",
-    "GPTNeoForCausalLM",
-    "GPTNeoXForCausalLM",
-    "GPTJForCausalLM",
-    "OPTForCausalLM",
-    "BloomForCausalLM",
-    "PhiForCausalLM",
-    "Phi3ForCausalLM",
-    "MixtralForCausalLM",
-)
 
 #: Longest context a loaded model accepts unless asked otherwise (memory: n_ctx² per layer).
 DEFAULT_MAX_CONTEXT = 2048
@@ -94,11 +82,7 @@ def load_hf_directory(
             "`save_pretrained`, 'smollm2', 'organism:NAME' or a TransformerLens model name."
         )
     architecture = read_architecture(path)
-    if architecture not in SUPPORTED_ARCHITECTURES:
-        raise UnsupportedArchitectureError(
-            f"{str(path)!r} holds a {architecture}, which interp cannot convert to "
-            f"TransformerLens hooks. Supported architectures: {', '.join(SUPPORTED_ARCHITECTURES)}."
-        )
+    check_architecture(architecture, repr(str(path)))
     if not any(any(path.glob(pattern)) for pattern in _WEIGHT_FILES):
         raise ModelNotFoundError(
             f"{str(path)!r} has a config.json but no weights (*.safetensors or "
@@ -123,6 +107,11 @@ def load_hf_directory(
     del hf_model
 
     model = HookedTransformer(cfg, tokenizer=tokenizer, move_to_device=False)
+    # Some conversions emit zero biases for norms that have none (Phi-3's RMSNorm).
+    expected = model.state_dict()
+    for key in [k for k in state_dict if k not in expected]:
+        if not state_dict[key].any():
+            del state_dict[key]
     # No weight processing, so one strict load replaces TransformerLens's key-by-key loop.
     model.load_state_dict(model.fill_missing_keys(state_dict), strict=True)
     return model.to(device, print_details=False).eval()
@@ -145,8 +134,23 @@ def _hooked_config(
 
     TransformerLens guesses some architectures from the *name* it is given (any path
     containing "llama" or "gemma"), so the config is read from a copy in a neutrally named
-    directory, and the RoPE base it ignores for Llama is set from the HF config.
+    directory, and the RoPE base it ignores for Llama is set from the HF config. Families it
+    keys by official name (Gemma) get their config from `CONFIG_BUILDERS`.
     """
+    architecture = hf_config.architectures[0]
+    if architecture in CONFIG_BUILDERS:
+        cfg = HookedTransformerConfig(
+            **CONFIG_BUILDERS[architecture](hf_config.to_dict()),
+            original_architecture=architecture,
+            model_name=path.name,
+            init_weights=False,
+            device=device,
+            dtype=dtype,
+        )
+        if n_ctx is not None and n_ctx < cfg.n_ctx:
+            cfg.n_ctx = n_ctx
+        cfg.tokenizer_name = str(path)
+        return cfg
     with tempfile.TemporaryDirectory() as tmp:
         neutral = Path(tmp) / "local-model"
         neutral.mkdir()
@@ -164,8 +168,6 @@ def _hooked_config(
         )
     if n_ctx is not None and n_ctx < cfg.n_ctx:
         cfg.n_ctx = n_ctx
-    rope_theta = getattr(hf_config, "rope_theta", None)
-    if cfg.positional_embedding_type == "rotary" and rope_theta is not None:
-        cfg.rotary_base = rope_theta
+    adjust_config(cfg, hf_config)
     cfg.tokenizer_name = str(path)
     return cfg
