@@ -291,6 +291,24 @@ PROBE_PLOT = typer.Option(None, help="Write the AUROC-by-layer plot to this PNG.
 PROBE_OUT = typer.Option(..., "--out", help="Directory for probe.json + probe.safetensors.")
 
 
+def _sweep_defaults():
+    """`SweepConfig`'s defaults, read without importing torch (so `--help` stays fast)."""
+    import ast
+
+    source = Path(__file__).with_name("probes") / "sweep.py"
+    tree = ast.parse(source.read_text())
+    config = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "SweepConfig")
+    return {
+        node.target.id: ast.literal_eval(node.value)
+        for node in config.body
+        if isinstance(node, ast.AnnAssign) and node.value is not None
+        and isinstance(node.value, ast.Constant)
+    }  # fmt: skip
+
+
+SWEEP = _sweep_defaults()
+
+
 @probe_app.command("sweep")
 def probe_sweep_command(
     store: Path = STORE_PATH,
@@ -301,19 +319,44 @@ def probe_sweep_command(
     train: Path = PROBE_TRAIN,
     heldout: Path = PROBE_HELDOUT,
     hooks: list[str] = PROBE_HOOKS,
-    test_frac: float = typer.Option(0.3, help="Held-out fraction when STORE is split."),
-    n_random: int = typer.Option(1000, help="Random directions per width (0: off)."),
-    n_bootstrap: int = typer.Option(1000, help="Bootstrap resamples for 95% intervals."),
-    recall: float = typer.Option(0.9, help="Recall at which false-positive rates are given."),
-    length_match: bool = typer.Option(True, help="Also score on length-matched prompts."),
-    refit_controls: bool = typer.Option(True, help="Also fit probes on the control models."),
-    seed: int = typer.Option(0, help="Seed for the split, random directions and bootstrap."),
+    test_frac: float = typer.Option(
+        SWEEP["test_frac"], help="Held-out fraction when STORE is split."
+    ),
+    n_random: int = typer.Option(SWEEP["n_random"], help="Random directions per width (0: off)."),
+    n_bootstrap: int = typer.Option(
+        SWEEP["n_bootstrap"], help="Bootstrap resamples for 95% intervals."
+    ),
+    recall: float = typer.Option(
+        SWEEP["recall"], help="Recall at which false-positive rates are given."
+    ),
+    length_match: bool = typer.Option(
+        SWEEP["length_match"], help="Also score on length-matched prompts."
+    ),
+    refit_controls: bool = typer.Option(
+        SWEEP["refit_controls"], help="Also fit probes on the control models."
+    ),
+    seed: int = typer.Option(
+        SWEEP["seed"], help="Seed for the split, random directions and bootstrap."
+    ),
     plot: Path = PROBE_PLOT,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Fit probes at every hook x method and score them on held-out prompts with controls."""
-    from interp.probes import probe_sweep
+    from interp.probes import SweepConfig, probe_sweep
 
+    config = SweepConfig(
+        methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
+        test_frac=test_frac,
+        n_random=n_random,
+        n_bootstrap=n_bootstrap,
+        recall=recall,
+        length_match=length_match,
+        refit_controls=refit_controls,
+        seed=seed,
+    )  # checked before any store is read
+    if plot is not None and not plot.parent.is_dir():
+        raise InterpError(f"--plot {str(plot)!r}: the directory {str(plot.parent)!r} does not "
+                          "exist; create it or write the plot elsewhere.")  # fmt: skip
     acts = _open_store(store)
     named = {}
     for item in controls or []:
@@ -321,18 +364,11 @@ def probe_sweep_command(
         named[name or Path(path).name] = _open_store(Path(path))
     result = probe_sweep(
         acts,
+        config,
         hooks=_probe_hooks(acts, hooks),
-        methods=[m.strip() for m in methods.split(",") if m.strip()],
         train=_open_store(train) if train else None,
         heldout=_open_store(heldout) if heldout else None,
-        test_frac=test_frac,
         controls=named,
-        n_random=n_random,
-        n_bootstrap=n_bootstrap,
-        recall=recall,
-        length_match=length_match,
-        refit_controls=refit_controls,
-        seed=seed,
         progress=not as_json,
     )
     if plot is not None:

@@ -93,3 +93,18 @@ def test_probe_train_writes_a_probe(stores, tmp_path):
     assert torch.isfinite(probe.score(store)).all()
     no_hook = runner.invoke(app, ["probe", "train", str(stores["organism"]), "--out", str(out)])
     assert no_hook.exit_code == 2 and "hook=" in no_hook.output
+
+
+def test_sweep_options_default_to_the_sweep_config():
+    import typer.main
+
+    from interp.cli import app
+    from interp.probes import SweepConfig
+
+    command = typer.main.get_command(app).commands["probe"].commands["sweep"]
+    defaults = {p.name: p.default for p in command.params}
+    config = SweepConfig()
+    for name in ("test_frac", "n_random", "n_bootstrap", "recall", "length_match",
+                 "refit_controls", "seed"):  # fmt: skip
+        assert defaults[name] == getattr(config, name), name
+    assert tuple(defaults["methods"].split(",")) == config.methods

@@ -13,6 +13,7 @@ from interp.activations import ActivationSet, CachedPrompt, Positions
 from interp.probes import (
     ProbeError,
     ProbeMismatchError,
+    SweepConfig,
     SweepResult,
     generalisation_matrix,
     probe_sweep,
@@ -187,6 +188,19 @@ def test_sweep_errors():
         small(make_set(), methods=["forest"])
     with pytest.raises(ProbeError, match="no hook .blocks.9.hook_resid_post."):
         small(make_set(), hooks=["blocks.9.hook_resid_post"])
+    with pytest.raises(ProbeError, match="has no option \\['n_randmo'\\]"):
+        small(make_set(), n_randmo=10)
+    with pytest.raises(ProbeError, match="test_frac=1.5 must lie strictly between 0 and 1"):
+        SweepConfig(test_frac=1.5)
+    with pytest.raises(ProbeError, match="recall=0 must lie in"):
+        SweepConfig(recall=0)
+
+
+def test_one_method_given_as_a_string_is_one_method():
+    sweep = small(make_set(), methods="logistic")
+    assert sweep.methods == ("logistic",)
+    config = SweepConfig(methods=("logistic",), n_random=100, n_bootstrap=100)
+    assert probe_sweep(make_set(), config, progress=False).to_dict() == sweep.to_dict()
 
 
 def test_generalisation_matrix():

@@ -14,7 +14,7 @@ from interp.probes.metrics import (
 from interp.probes.model_diff import model_contrast
 from interp.probes.probe import Probe
 from interp.probes.results import ControlScore, HookBaseline, ProbeResult, SweepResult
-from interp.probes.sweep import probe_sweep
+from interp.probes.sweep import SweepConfig, probe_sweep
 from interp.probes.train import train_probe
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "ProbeError",
     "ProbeMismatchError",
     "ProbeResult",
+    "SweepConfig",
     "SweepResult",
     "auroc",
     "bootstrap_auroc",

@@ -19,6 +19,7 @@ import dataclasses
 import hashlib
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import torch
 from tqdm.auto import tqdm
@@ -52,46 +53,99 @@ CPU_BATCH_BYTES = 8 << 20
 GPU_BATCH_BYTES = 2 << 30
 
 
+@dataclass(frozen=True)
+class SweepConfig:
+    """Options of `probe_sweep`; the CLI reads its defaults from here.
+
+    Example:
+        >>> SweepConfig(methods=("diff_means",), n_random=0).replace(seed=1).seed
+        1
+    """
+
+    methods: tuple[str, ...] = METHODS
+    """Probe methods to fit: any of 'diff_means', 'logistic', 'whitened', 'pca'."""
+    test_frac: float = 0.3
+    """Held-out fraction when `acts` is split (neither `train=` nor `heldout=`)."""
+    n_random: int = 1000
+    """Random directions per width (0: off); their best and 95th-percentile AUROC."""
+    n_bootstrap: int = 1000
+    """Stratified bootstrap resamples for the 95% intervals (0: none)."""
+    refit_controls: bool = True
+    """Also fit a probe on each control model ("refit", "transfer")."""
+    length_match: bool = True
+    """Also score on a length-matched subset of the held-out prompts."""
+    recall: float = 0.9
+    """The recall at which false-positive rates are reported."""
+    alarm: float = 0.75
+    """A control AUROC at or above this is reported in `warnings`."""
+    probe: ProbeConfig = DEFAULT_CONFIG
+    """Hyperparameters of the probe methods."""
+    seed: int = 0
+    """Seeds the split, the random directions and the bootstrap (each from its own stream)."""
+
+    def __post_init__(self) -> None:
+        methods = (self.methods,) if isinstance(self.methods, str) else tuple(self.methods)
+        object.__setattr__(self, "methods", tuple(check_method(m) for m in methods))
+        if not self.methods:
+            raise ProbeError(f"no methods given; choose from {list(METHODS)}.")
+        if not 0 < self.test_frac < 1:
+            raise ProbeError(f"test_frac={self.test_frac} must lie strictly between 0 and 1.")
+        if self.n_random < 0 or self.n_bootstrap < 0:
+            raise ProbeError("n_random and n_bootstrap must be 0 (off) or more.")
+        if not 0 < self.recall <= 1:
+            raise ProbeError(f"recall={self.recall} must lie in (0, 1], e.g. 0.9.")
+        if not 0 <= self.alarm <= 1:
+            raise ProbeError(f"alarm={self.alarm} is an AUROC: give a value in [0, 1].")
+        if not isinstance(self.probe, ProbeConfig):
+            raise ProbeError(f"probe={self.probe!r} must be a ProbeConfig.")
+
+    def replace(self, **changes) -> SweepConfig:
+        """A copy with `changes`; an unknown option is named."""
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ProbeError(f"probe_sweep has no option {unknown}; options: {sorted(known)}.")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {**out, "methods": list(self.methods), "probe": self.probe.to_dict()}
+
+
+DEFAULT_SWEEP = SweepConfig()
+
+
 def probe_sweep(
     acts: ActivationReader,
+    config: SweepConfig = DEFAULT_SWEEP,
     *,
     hooks: Sequence[str] | None = None,
-    methods: Sequence[str] = METHODS,
     train: ActivationReader | None = None,
     heldout: ActivationReader | None = None,
-    test_frac: float = 0.3,
     controls: Mapping[str, ActivationReader] | None = None,
     control_train: Mapping[str, ActivationReader] | None = None,
-    n_random: int = 1000,
-    n_bootstrap: int = 1000,
-    refit_controls: bool = True,
-    length_match: bool = True,
-    recall: float = 0.9,
-    alarm: float = 0.75,
-    config: ProbeConfig = DEFAULT_CONFIG,
-    seed: int = 0,
     device: str | torch.device | None = None,
     hook_batch: int | None = None,
     progress: bool = True,
+    **options,
 ) -> SweepResult:
     """Fit a probe per hook x method and score it on held-out prompts, with controls.
 
     Args:
         acts: triggered (label 1) and clean (label 0) prompts' activations, one row per
             prompt (an `ActivationSet` or `ActivationStore`).
+        config: the options (`SweepConfig`); any of its fields may also be passed by
+            keyword (`methods=["logistic"]`, `n_random=0`, `seed=1`).
         hooks: hooks to sweep (default: all of `acts`'s).
-        methods: any of 'diff_means', 'logistic', 'whitened', 'pca'.
         train / heldout: fit on another set / evaluate on another set (see module doc).
         controls: other models' activations of the same evaluation prompts, by name, e.g.
             `{"control-clean": ..., "control-benign": ..., "base": ...}`.
         control_train: those models' activations of the training prompts, when the
             training prompts are not part of `controls` (with `train=` or `heldout=`).
-        n_random: random directions per width (0: off); best and 95th-percentile AUROC.
-        n_bootstrap: stratified bootstrap resamples for the 95% intervals (0: none).
-        refit_controls: also fit a probe on each control model ("refit", "transfer").
-        length_match: also score on a length-matched subset of the held-out prompts.
-        recall: the recall at which false-positive rates are reported.
-        alarm: a control AUROC at or above this is reported in `warnings`.
+
+    The stages, in order: which rows fit and which score (`_plan`), per chunk of hooks the
+    rows themselves, the random-direction baselines, the fits, the scores with their
+    controls, and the summary with its warnings.
 
     Example:
         >>> sweep = probe_sweep(acts, methods=["diff_means", "logistic"],
@@ -99,16 +153,57 @@ def probe_sweep(
         >>> print(sweep)  # table, then any warnings
         >>> sweep.plot()
     """
-    methods = tuple(check_method(m) for m in methods)
-    if not methods:
-        raise ProbeError(f"no methods given; choose from {list(METHODS)}.")
+    config = config.replace(**options) if options else config
+    plan = _plan(acts, config, hooks, train, heldout, controls, control_train)
+    dev = torch.device(device) if device else _default_device()
+    results: list[ProbeResult] = []
+    baselines: dict[str, HookBaseline] = {}
+    random_dirs: dict[int, torch.Tensor] = {}  # per width, drawn once
+    random_gen = _gen(config.seed, "random")
+    bar = tqdm(total=len(plan.hooks), desc="hooks", disable=not progress or None, leave=False)
+    for chunk in _chunks(plan.fit_src, plan.hooks, len(plan.fit_idx), dev, hook_batch):
+        rows = _chunk_rows(plan, chunk, config)
+        for k, hook in enumerate(chunk):
+            baselines[hook] = _baseline(plan, rows, k, hook, config, random_dirs, random_gen, dev)
+        for method in config.methods:
+            fits = _fits(plan, rows, method, config, dev)
+            results += [_score_hook(plan, rows, fits, k, hook, method, config)
+                        for k, hook in enumerate(chunk)]  # fmt: skip
+        bar.update(len(chunk))
+    bar.close()
+    return _summary(plan, results, baselines, config)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Which prompts fit and which are scored, and what every hook's scoring shares."""
+
+    mode: str
+    hooks: list[str]
+    fit_src: ActivationReader
+    eval_src: ActivationReader
+    fit_idx: torch.Tensor
+    eval_idx: torch.Tensor
+    y_fit: torch.Tensor
+    y_eval: torch.Tensor
+    fit_ids: list[str]
+    eval_ids: list[str]
+    eval_families: list[str]
+    resamples: torch.Tensor | None
+    lengths: torch.Tensor | None
+    length_auroc: float | None
+    matched: torch.Tensor | None
+    controls: dict[str, ActivationReader]
+    control_fit: dict[str, ActivationReader]
+
+
+def _plan(acts, config, hooks, train, heldout, controls, control_train) -> _Plan:
+    """Stage 1, checked before any fit: the split, the labels, the resamples, the lengths."""
     if train is not None and heldout is not None:
         raise ProbeError(
             "pass train= (fit on another set, evaluate on acts) or heldout= (fit on acts, "
             "evaluate on another set), not both."
         )
-    if n_random < 0 or n_bootstrap < 0:
-        raise ProbeError("n_random and n_bootstrap must be 0 (off) or more.")
     hooks = _resolve_hooks(acts, hooks)
     mode = "train" if train is not None else "heldout" if heldout is not None else "split"
     fit_src = train if train is not None else acts
@@ -122,116 +217,151 @@ def probe_sweep(
             f"control_train names {sorted(unknown)} are not in controls {sorted(controls)}; "
             "give each control's evaluation activations in controls= too."
         )
-    dev = torch.device(device) if device else _default_device()
-
-    fit_idx, eval_idx = _indices(mode, fit_src, eval_src, test_frac, _gen(seed, "split"))
+    seed = config.seed
+    fit_idx, eval_idx = _indices(mode, fit_src, eval_src, config.test_frac, _gen(seed, "split"))
     y_fit = check_labels(fit_src.labels[fit_idx], len(fit_idx), what="the training prompts")
     y_eval = check_labels(eval_src.labels[eval_idx], len(eval_idx), what="the held-out prompts")
-    fit_ids = [fit_src.ids[i] for i in fit_idx.tolist()]
-    eval_ids = [eval_src.ids[i] for i in eval_idx.tolist()]
-    eval_families = [eval_src.groups[i] for i in eval_idx.tolist()]
-    resamples = stratified_resamples(y_eval, n_bootstrap, _gen(seed, "bootstrap"))
     lengths = text_lengths([eval_src.examples[i].text for i in eval_idx.tolist()])
-    len_auroc = length_auroc(lengths, y_eval) if lengths is not None else None
-    matched = length_matched(lengths, y_eval) if lengths is not None and length_match else None
-    if matched is not None and len({int(v) for v in y_eval[matched]}) < 2:
-        matched = None
+    matched = None
+    if lengths is not None and config.length_match:
+        matched = length_matched(lengths, y_eval)
+        if matched is not None and len({int(v) for v in y_eval[matched]}) < 2:
+            matched = None
+    control_fit = {
+        name: control_train.get(name, reader)
+        for name, reader in controls.items()
+        if name in control_train or mode == "split"
+    }
+    return _Plan(
+        mode=mode,
+        hooks=hooks,
+        fit_src=fit_src,
+        eval_src=eval_src,
+        fit_idx=fit_idx,
+        eval_idx=eval_idx,
+        y_fit=y_fit,
+        y_eval=y_eval,
+        fit_ids=[fit_src.ids[i] for i in fit_idx.tolist()],
+        eval_ids=[eval_src.ids[i] for i in eval_idx.tolist()],
+        eval_families=[eval_src.groups[i] for i in eval_idx.tolist()],
+        resamples=stratified_resamples(y_eval, config.n_bootstrap, _gen(seed, "bootstrap")),
+        lengths=lengths,
+        length_auroc=length_auroc(lengths, y_eval) if lengths is not None else None,
+        matched=matched,
+        controls=controls,
+        control_fit=control_fit,
+    )
 
-    control_fit: dict[str, ActivationReader] = {}
-    for name, reader in controls.items():
-        if name in control_train:
-            control_fit[name] = control_train[name]
-        elif mode == "split":
-            control_fit[name] = reader
-    random_gen = _gen(seed, "random")
-    random_dirs: dict[int, torch.Tensor] = {}
 
-    results: list[ProbeResult] = []
-    baselines: dict[str, HookBaseline] = {}
-    chunks = _chunks(fit_src, hooks, len(fit_idx), dev, hook_batch)
-    bar = tqdm(total=len(hooks), desc="hooks", disable=not progress or None, leave=False)
-    for chunk in chunks:
-        fit_rows, eval_rows = _rows(fit_src, eval_src, chunk, fit_idx, eval_idx)
-        ctrl_eval = {
-            n: [_control_rows(r, h, eval_ids, y_eval, n) for h in chunk]
-            for n, r in controls.items()
-        }
-        ctrl_fit = {
-            n: [_control_fit_rows(r, h, fit_ids if mode == "split" else None, n) for h in chunk]
-            for n, r in control_fit.items()
-            if refit_controls
-        }
-        for k, hook in enumerate(chunk):
-            base = HookBaseline(hook=hook)
-            if n_random:
-                d = fit_rows[k].x.shape[1]
-                if d not in random_dirs:
-                    random_dirs[d] = random_directions(d, n_random, random_gen)
-                values = random_direction_aurocs(
-                    fit_rows[k].x.to(dev), y_fit, eval_rows[k].x, y_eval, random_dirs[d]
-                )
-                base = HookBaseline(
-                    hook=hook,
-                    random_best=float(values.max()),
-                    random_p95=float(torch.quantile(values, 0.95)),
-                    n_random=n_random,
-                )
-            baselines[hook] = base
-        for method in methods:
-            x_fit = torch.stack([r.x for r in fit_rows]).to(dev)
-            w, b = fit_directions(x_fit, y_fit, method, config)
-            del x_fit
-            refits = {}
-            for name, rows in ctrl_fit.items():
-                y_c = rows[0].labels
-                wc, bc = fit_directions(
-                    torch.stack([r.x for r in rows]).to(dev), y_c, method, config
-                )
-                refits[name] = (wc.cpu(), bc.cpu())
-            for k, hook in enumerate(chunk):
-                probe = make_probe(fit_rows[k], method, config, w[k], float(b[k]))
-                scores = probe.score(eval_rows[k].x)
-                ctrl_scores = []
-                for name in controls:
-                    c_eval = ctrl_eval[name][k].x
-                    applied = float(auroc(probe.score(c_eval), y_eval))
-                    refit = transfer = None
-                    if name in refits:
-                        wc, bc = refits[name]
-                        direction = wc[k].to(torch.float64)
-                        refit = float(auroc(c_eval.double() @ direction + bc[k], y_eval))
-                        transfer = float(auroc(eval_rows[k].x.double() @ direction + bc[k], y_eval))
-                    ctrl_scores.append(ControlScore(name, applied, refit, transfer))
-                result = _score(
-                    hook, method, probe, scores, y_eval, eval_families, resamples, recall,
-                    ctrl_scores, matched,
-                )  # fmt: skip
-                results.append(result)
-        bar.update(len(chunk))
-    bar.close()
+@dataclass(frozen=True)
+class _ChunkRows:
+    """Stage 2: the rows of one chunk of hooks, for the model and for each control."""
 
-    order = {(h, m): i for i, (h, m) in enumerate((h, m) for h in hooks for m in methods)}
-    results.sort(key=lambda r: order[(r.hook, r.method)])
-    results = [_with_probe_metrics(r, baselines[r.hook], len_auroc) for r in results]
+    fit: list[Rows]
+    eval: list[Rows]
+    control_eval: dict[str, list[Rows]]
+    control_fit: dict[str, list[Rows]]
+
+
+def _chunk_rows(plan: _Plan, chunk: list[str], config: SweepConfig) -> _ChunkRows:
+    fit_rows, eval_rows = _rows(plan.fit_src, plan.eval_src, chunk, plan.fit_idx, plan.eval_idx)
+    fit_ids = plan.fit_ids if plan.mode == "split" else None
+    return _ChunkRows(
+        fit=fit_rows,
+        eval=eval_rows,
+        control_eval={
+            n: [_control_rows(r, h, plan.eval_ids, plan.y_eval, n) for h in chunk]
+            for n, r in plan.controls.items()
+        },
+        control_fit={
+            n: [_control_fit_rows(r, h, fit_ids, n) for h in chunk]
+            for n, r in plan.control_fit.items()
+            if config.refit_controls
+        },
+    )
+
+
+def _baseline(plan, rows: _ChunkRows, k, hook, config, random_dirs, generator, dev) -> HookBaseline:
+    """Stage 3: random directions at one hook (drawn once per width, seeded)."""
+    if not config.n_random:
+        return HookBaseline(hook=hook)
+    d = rows.fit[k].x.shape[1]
+    if d not in random_dirs:
+        random_dirs[d] = random_directions(d, config.n_random, generator)
+    values = random_direction_aurocs(
+        rows.fit[k].x.to(dev), plan.y_fit, rows.eval[k].x, plan.y_eval, random_dirs[d]
+    )
+    return HookBaseline(
+        hook=hook,
+        random_best=float(values.max()),
+        random_p95=float(torch.quantile(values, 0.95)),
+        n_random=config.n_random,
+    )
+
+
+def _fits(plan, rows: _ChunkRows, method, config, dev):
+    """Stage 4: one method's directions at every hook of the chunk, and on each control."""
+    x_fit = torch.stack([r.x for r in rows.fit]).to(dev)
+    w, b = fit_directions(x_fit, plan.y_fit, method, config.probe)
+    del x_fit
+    refits = {}
+    for name, control in rows.control_fit.items():
+        x = torch.stack([r.x for r in control]).to(dev)
+        wc, bc = fit_directions(x, control[0].labels, method, config.probe)
+        refits[name] = (wc.cpu(), bc.cpu())
+    return w, b, refits
+
+
+def _score_hook(plan, rows: _ChunkRows, fits, k, hook, method, config) -> ProbeResult:
+    """Stage 5: the probe at one hook, scored on the held-out prompts and the controls."""
+    w, b, refits = fits
+    probe = make_probe(rows.fit[k], method, config.probe, w[k], float(b[k]))
+    y = plan.y_eval
+    controls = []
+    for name in plan.controls:
+        c_eval = rows.control_eval[name][k].x
+        applied = float(auroc(probe.score(c_eval), y))
+        refit = transfer = None
+        if name in refits:
+            wc, bc = refits[name]
+            direction = wc[k].to(torch.float64)
+            refit = float(auroc(c_eval.double() @ direction + bc[k], y))
+            transfer = float(auroc(rows.eval[k].x.double() @ direction + bc[k], y))
+        controls.append(ControlScore(name, applied, refit, transfer))
+    return _score(
+        hook, method, probe, probe.score(rows.eval[k].x), y, plan.eval_families,
+        plan.resamples, config.recall, controls, plan.matched,
+    )  # fmt: skip
+
+
+def _summary(plan: _Plan, results, baselines, config: SweepConfig) -> SweepResult:
+    """Stage 6: results in hook × method order, with probe metrics, settings and warnings."""
+    order = {
+        (h, m): i for i, (h, m) in enumerate((h, m) for h in plan.hooks for m in config.methods)
+    }
+    results = sorted(results, key=lambda r: order[(r.hook, r.method)])
+    results = [_with_probe_metrics(r, baselines[r.hook], plan.length_auroc) for r in results]
+    eval_src = plan.eval_src
     settings = {
-        "seed": seed,
-        "test_frac": test_frac if mode == "split" else None,
-        "n_random": n_random,
-        "n_bootstrap": n_bootstrap,
-        "recall": recall,
-        "alarm": alarm,
-        "refit_controls": refit_controls,
-        "length_match": length_match,
-        "controls": sorted(controls),
-        "config": config.to_dict(),
+        "seed": config.seed,
+        "test_frac": config.test_frac if plan.mode == "split" else None,
+        "n_random": config.n_random,
+        "n_bootstrap": config.n_bootstrap,
+        "recall": config.recall,
+        "alarm": config.alarm,
+        "refit_controls": config.refit_controls,
+        "length_match": config.length_match,
+        "controls": sorted(plan.controls),
+        "config": config.probe.to_dict(),
         "fingerprint": eval_src.fingerprint,
         "positions": str(eval_src.positions),
     }
+    same_model = [n for n, r in plan.controls.items() if r.fingerprint == eval_src.fingerprint]
     warnings = sweep_warnings(
-        results, baselines, methods, alarm=alarm, length_auroc=len_auroc,
-        same_model=[n for n, r in controls.items() if r.fingerprint == eval_src.fingerprint],
+        results, baselines, config.methods, alarm=config.alarm, length_auroc=plan.length_auroc,
+        same_model=same_model,
     )  # fmt: skip
-    if length_match and lengths is not None and matched is None:
+    if config.length_match and plan.lengths is not None and plan.matched is None:
         warnings.append(
             "no held-out triggered and clean prompts are alike in length, so the "
             "length-matched control could not run; add prompts of overlapping lengths."
@@ -239,15 +369,15 @@ def probe_sweep(
     return SweepResult(
         results=tuple(results),
         baselines=baselines,
-        hooks=tuple(hooks),
-        methods=methods,
-        mode=mode,
-        n_train=len(fit_idx),
-        n_eval=len(eval_idx),
-        eval_labels=y_eval,
-        eval_ids=tuple(eval_ids),
-        length_auroc=len_auroc,
-        n_length_matched=0 if matched is None else len(matched),
+        hooks=tuple(plan.hooks),
+        methods=config.methods,
+        mode=plan.mode,
+        n_train=len(plan.fit_idx),
+        n_eval=len(plan.eval_idx),
+        eval_labels=plan.y_eval,
+        eval_ids=tuple(plan.eval_ids),
+        length_auroc=plan.length_auroc,
+        n_length_matched=0 if plan.matched is None else len(plan.matched),
         warnings=tuple(warnings),
         settings=settings,
     )
