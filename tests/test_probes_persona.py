@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import matplotlib
 import pytest
 import torch
 
@@ -14,6 +15,8 @@ from interp.probes.model_diff import model_contrast
 
 D, N = 64, 80
 HOOK = "blocks.0.hook_resid_post"
+
+matplotlib.use("Agg")
 
 
 def rows(shift: torch.Tensor | None, seed: int, *, paired: bool = False) -> ActivationSet:
@@ -64,4 +67,6 @@ def test_a_shared_direction_transfers_and_the_benign_shift_does_not():
     cos = dict(zip(table.cosine_pairs, table.cosine[0], strict=True))
     assert cos["cos back·toxi"] > 0.8 and abs(cos["cos back·beni"]) < 0.4
     assert "toxi→back" in str(table)
+    ax = table.plot()
+    assert len(ax.lines) == 6 and list(ax.lines[0].get_ydata()) == table.cell("toxic", "backdoor")
     json.dumps(table.to_dict())

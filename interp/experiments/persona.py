@@ -87,6 +87,26 @@ class PersonaTable:
     def __repr__(self) -> str:
         return str(self)
 
+    def plot(self, ax=None):
+        """Transfers to and from the backdoor set by layer, beside the random bound on the
+        backdoor set; returns the axes."""
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.subplots(figsize=(7, 3.5))[1]
+        layers = range(len(self.auroc))
+        for train, test in (("toxic", "backdoor"), ("benign", "backdoor"),
+                            ("backdoor", "toxic"), ("backdoor", "benign")):  # fmt: skip
+            ax.plot(layers, self.cell(train, test), marker=".", label=f"{train} → {test}")
+        backdoor = self.names.index("backdoor")
+        ax.plot(layers, [r[backdoor] for r in self.random_p95], color="grey", linestyle="--",
+                label="random p95 on backdoor")  # fmt: skip
+        ax.axhline(0.5, color="black", linewidth=0.5)
+        ax.set_xlabel("layer (resid_post)")
+        ax.set_ylabel("AUROC (fitted on → scored on)")
+        ax.set_ylim(0, 1.02)
+        ax.legend(fontsize=7, loc="lower left")
+        return ax
+
 
 def persona_table(
     prompts: PromptSet,
