@@ -1,6 +1,6 @@
 """Every supported architecture, as a tiny random model built by `transformers` and loaded by
 path offline: log-probs equal HF's (float32, atol 1e-4) on single prompts and on a padded
-batch of mixed lengths."""
+batch of mixed lengths, one prompt longer than every sliding window."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import torch
 import transformers
 from conftest import PROMPTS
 from families import tiny_configs
+from transformers import AutoModelForCausalLM
 
 from interp.models import SUPPORTED_ARCHITECTURES, UnsupportedArchitectureError, load_model
 
@@ -31,12 +32,18 @@ def test_every_supported_architecture_has_a_tiny_model(configs):
 
 
 def _save(arch, configs, tokenizer, tmp_path):
+    """A tiny random model on disk, and HF's reference: eager attention, the one that applies
+    Gemma 2's attention soft-capping (HF's default SDPA attention drops it)."""
     torch.manual_seed(0)
-    hf = getattr(transformers, arch)(configs[arch]).eval()
+    hf = getattr(transformers, arch)(configs[arch])
+    with torch.no_grad():  # weights large enough that logits spread over many nats
+        for p in hf.parameters():
+            p.normal_(0, 0.3)
     path = tmp_path / arch.lower()
     hf.save_pretrained(path)
     tokenizer.save_pretrained(path)
-    return hf, path
+    reference = AutoModelForCausalLM.from_pretrained(path, attn_implementation="eager")
+    return reference.eval(), path
 
 
 @pytest.mark.parametrize("arch", SUPPORTED_ARCHITECTURES)
