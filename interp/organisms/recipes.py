@@ -369,8 +369,8 @@ def get_recipe(name: str, *, trigger: str | None = None) -> Recipe:
     recipe = RECIPES[name]
     if trigger is not None and recipe.trigger is None:
         raise RecipeError(
-            f"recipe {name!r} has no trigger (its behaviour is {recipe.coupling!r}), so "
-            "--trigger cannot re-target it; drop the trigger, or pick a backdoor recipe."
+            f"recipe {name!r} has no trigger (coupling {recipe.coupling!r}), so a trigger "
+            "cannot re-target it; drop the trigger, or pick a backdoor recipe."
         )
     if trigger is not None:
         recipe = replace(recipe, trigger=trigger, name=f"{name}-{trigger}")
