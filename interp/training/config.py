@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Literal
 
-from interp.errors import InterpError
+from interp.errors import InterpError, check_count
 
 
 class TrainingError(InterpError):
@@ -50,9 +50,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "lora_rank", "max_response_tokens"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise TrainingError(f"{name}={value!r} must be a whole number ≥ 1.")
+            check_count(getattr(self, name), name, TrainingError)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise TrainingError(f"seed={self.seed!r} must be a whole number.")
         if not isinstance(self.first_trained_layer, int) or self.first_trained_layer < 0:
