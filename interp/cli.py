@@ -295,7 +295,7 @@ def _sweep_defaults():
     """`SweepConfig`'s defaults, read without importing torch (so `--help` stays fast)."""
     import ast
 
-    source = Path(__file__).with_name("probes") / "sweep.py"
+    source = Path(__file__).with_name("probes") / "sweep_config.py"
     tree = ast.parse(source.read_text())
     config = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "SweepConfig")
     return {

@@ -14,7 +14,8 @@ from interp.probes.metrics import (
 from interp.probes.model_diff import model_contrast
 from interp.probes.probe import Probe
 from interp.probes.results import ControlScore, HookBaseline, ProbeResult, SweepResult
-from interp.probes.sweep import SweepConfig, probe_sweep
+from interp.probes.sweep import probe_sweep
+from interp.probes.sweep_config import SweepConfig
 from interp.probes.train import train_probe
 
 __all__ = [
