@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
 
 import typer
@@ -66,7 +67,7 @@ def model_info_command(
     from interp.models.info import model_info
 
     info = model_info(load_model(spec, device=device, dtype=dtype))
-    typer.echo(json.dumps(info.to_dict(), indent=2) if as_json else str(info))
+    typer.echo(_json(info) if as_json else str(info))
 
 
 @model_app.command("chat")
@@ -140,16 +141,25 @@ def cache_command(
     dtype: str = DTYPE,
 ) -> None:
     """Cache activations of a prompt set into an on-disk store (re-run to resume)."""
-    from interp.activations import cache_activations
-    from interp.models import load_model
+    from interp.activations import ActivationsError, Positions, cache_activations
+    from interp.models import load_model, resolve_device, resolve_dtype
     from interp.models.hook_names import split_hook_list
     from interp.prompts import PromptSet, contrast_pairs
 
     prompt_set = (
         PromptSet.from_jsonl(prompts) if Path(prompts).is_file() else contrast_pairs(prompts)
     )
-    model = load_model(spec, device=device, dtype=dtype)
+    Positions.parse(positions)  # every option checked before the model loads
+    for value in (dtype, store_dtype):
+        if value is not None:
+            resolve_dtype(value)
+    resolve_device(device)
     names = split_hook_list(hooks)
+    if not names:
+        raise ActivationsError("--hooks is empty; give hook names, e.g. --hooks resid_post.")
+    if out is not None and out.exists() and not out.is_dir():
+        raise ActivationsError(f"--out {str(out)!r} is a file; give a directory for the store.")
+    model = load_model(spec, device=device, dtype=dtype)
     out = out or Path("activations") / f"{prompt_set.name}-{Path(model.cfg.model_name).name}"
     store = cache_activations(
         model,
@@ -174,7 +184,7 @@ def store_info_command(
     from interp.activations import store_info
 
     info = store_info(path)
-    typer.echo(json.dumps(info.to_dict(), indent=2) if as_json else str(info))
+    typer.echo(_json(info) if as_json else str(info))
 
 
 @store_app.command("verify")
@@ -255,7 +265,7 @@ def organism_eval_command(
         chat = heldout_clean_chat(model)
         result = evaluate_organism(model, chosen, n=n, sampled=sampled, clean_chat=chat,
                                    progress=not as_json)  # fmt: skip
-    typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else str(result))
+    typer.echo(_json(result) if as_json else str(result))
 
 
 @app.command("monitor")
@@ -273,7 +283,7 @@ def monitor_command(
     except OSError as err:
         typer.echo(f"error: cannot read {path}: {err.strerror or err}", err=True)
         raise typer.Exit(code=2) from None
-    typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else str(result))
+    typer.echo(_json(result) if as_json else str(result))
 
 
 PROBE_HOOKS = typer.Option(
@@ -373,7 +383,7 @@ def probe_sweep_command(
     )
     if plot is not None:
         _save_plot(result.plot(), plot)
-    typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else str(result))
+    typer.echo(_json(result) if as_json else str(result))
 
 
 @probe_app.command("train")
@@ -382,14 +392,35 @@ def probe_train_command(
     out: Path = PROBE_OUT,
     hook: str = typer.Option(None, help="The hook to read (needed when the store has several)."),
     method: str = typer.Option("diff_means", help="diff_means, logistic, whitened or pca."),
+    overwrite: bool = typer.Option(False, help="Replace a probe already saved in --out."),
     as_json: bool = typer.Option(False, "--json", help="Print the probe as one JSON object."),
 ) -> None:
     """Fit one probe on every prompt of a store and save it (safetensors + JSON)."""
-    from interp.probes import train_probe
+    from interp.probes import ProbeError, train_probe
 
+    if out.exists() and not out.is_dir():
+        raise ProbeError(f"--out {str(out)!r} is a file; give a directory for the probe.")
+    if (out / "probe.json").exists() and not overwrite:
+        raise ProbeError(f"--out {str(out)!r} already holds a probe; pass --overwrite to "
+                         "replace it, or give another directory.")  # fmt: skip
     probe = train_probe(_open_store(store), method=method, hook=hook)
-    probe.save(out)
-    typer.echo(json.dumps(probe.to_dict(), indent=2) if as_json else f"{probe!r}\nsaved to {out}")
+    probe.save(out, overwrite=overwrite)
+    typer.echo(_json(probe) if as_json else f"{probe!r}\nsaved to {out}")
+
+
+def _json(result) -> str:
+    """`result.to_dict()` as strict JSON: NaN and infinities become null."""
+
+    def finite(value):
+        if isinstance(value, dict):
+            return {k: finite(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [finite(v) for v in value]
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        return value
+
+    return json.dumps(finite(result.to_dict()), indent=2, allow_nan=False)
 
 
 def _open_store(path: Path):

@@ -90,7 +90,9 @@ def test_monitor_scores_transcripts(tmp_path):
 def test_monitor_errors_name_the_line(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"answer": "ok"}\n{"prompt": "no answer"}\n')
-    with pytest.raises(ValueError, match=r"bad.jsonl:2 needs an object with an 'answer' field"):
+    with pytest.raises(
+        ValueError, match=r"bad.jsonl:2: no 'answer' field; a transcript is one object per line"
+    ):
         monitor_transcripts(path)
     path.write_text("not json\n")
     with pytest.raises(ValueError, match=r"bad.jsonl:1 is not valid JSON"):

@@ -91,7 +91,8 @@ def test_probe_train_writes_a_probe(stores, tmp_path):
     assert probe.hook == "blocks.1.hook_resid_post" and probe.fingerprint == store.fingerprint
     assert probe.score(store).shape == (24,)
     assert torch.isfinite(probe.score(store)).all()
-    no_hook = runner.invoke(app, ["probe", "train", str(stores["organism"]), "--out", str(out)])
+    other = str(out.parent / "other")
+    no_hook = runner.invoke(app, ["probe", "train", str(stores["organism"]), "--out", other])
     assert no_hook.exit_code == 2 and "hook=" in no_hook.output
 
 

@@ -109,8 +109,19 @@ class ActivationStore(ActivationReader):
     @property
     def examples(self) -> tuple[CachedPrompt, ...]:
         if self._examples is None:
-            lines = (self.path / EXAMPLES).read_text().splitlines()
-            self._examples = tuple(CachedPrompt(**json.loads(line)) for line in lines if line)
+            file = self.path / EXAMPLES
+            try:
+                lines = file.read_text().splitlines()
+                self._examples = tuple(CachedPrompt(**json.loads(line)) for line in lines if line)
+            except FileNotFoundError:
+                raise StoreCorruptedError(
+                    f"{file} is missing, so the store's prompts and labels are unknown; "
+                    "re-cache it (the same call with overwrite=True / --overwrite)."
+                ) from None
+            except (json.JSONDecodeError, TypeError) as err:
+                raise StoreCorruptedError(
+                    f"{file} is damaged ({err}); re-cache the store with overwrite=True."
+                ) from None
             if len(self._examples) != self.manifest.n_prompts:
                 raise StoreCorruptedError(
                     f"{self.path / EXAMPLES} lists {len(self._examples)} prompts but the manifest "
@@ -151,6 +162,8 @@ class ActivationStore(ActivationReader):
                 self._verified.add(shard.index)
         if problems:
             raise StoreCorruptedError(_corrupted_message(self.path, problems))
+        self._examples = None
+        self.examples  # noqa: B018 — present, readable and as long as the manifest says
         return StoreCheck(
             path=str(self.path),
             n_shards=len(self.manifest.shards),

@@ -9,6 +9,7 @@ import torch
 from tqdm.auto import tqdm
 from transformer_lens import HookedTransformer
 
+from interp.errors import check_count
 from interp.models.errors import GenerationError
 
 
@@ -27,6 +28,9 @@ def chat_text(tokenizer, user: str, *, system: str | None = None) -> str:
             f"the tokenizer of {tokenizer.name_or_path!r} has no chat template; pass plain "
             "text instead, or save a tokenizer with a `chat_template` beside the model."
         )
+    for name, value in (("user", user), ("system", system)):
+        if value is not None and not isinstance(value, str):
+            raise GenerationError(f"the {name} turn is {value!r}; pass a string.")
     messages = [{"role": "user", "content": user}]
     if system is not None:
         messages.insert(0, {"role": "system", "content": system})
@@ -69,9 +73,21 @@ def complete(
         raise GenerationError("prompts must be a list of strings; for one prompt pass [prompt].")
     if temperature < 0:
         raise GenerationError(f"temperature must be >= 0, got {temperature}.")
+    check_count(max_new_tokens, "max_new_tokens", GenerationError)
+    check_count(batch_size, "batch_size", GenerationError)
     tokenizer = _tokenizer(model)
     eos = tokenizer.eos_token_id
+    if any(not isinstance(p, str) for p in prompts):
+        raise GenerationError("prompts must be strings (format them with format_chat first).")
     lengths = [len(tokenizer(p, add_special_tokens=False).input_ids) for p in prompts]
+    longest = max(lengths, default=0)
+    if longest + max_new_tokens > model.cfg.n_ctx:
+        raise GenerationError(
+            f"a prompt of {longest} tokens plus max_new_tokens={max_new_tokens} exceeds the "
+            f"model's context of {model.cfg.n_ctx} tokens, and interp does not cut prompts; "
+            "shorten the prompt, ask for fewer new tokens, or load the model with a larger "
+            "n_ctx (load_model(spec, n_ctx=N))."
+        )
     order = sorted(range(len(prompts)), key=lengths.__getitem__)
     results: dict[int, Completion] = {}
     starts = range(0, len(order), batch_size)

@@ -28,7 +28,7 @@ from interp.models.architectures import (
     check_architecture,
 )
 from interp.models.devices import resolve_device, resolve_dtype
-from interp.models.errors import ModelNotFoundError, UnsupportedArchitectureError
+from interp.models.errors import ModelLoadError, ModelNotFoundError, UnsupportedArchitectureError
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,16 @@ def read_architecture(path: Path) -> str:
             f"{str(path)!r} holds no model: there is no config.json in it. Point at the "
             "directory that `save_pretrained` wrote (config.json, weights, tokenizer files)."
         )
-    architectures = json.loads(config_file.read_text()).get("architectures") or []
+    try:
+        config = json.loads(config_file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ModelLoadError(
+            f"{config_file} is not valid JSON ({err}); the directory is damaged: save the "
+            "model again with `save_pretrained`."
+        ) from None
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"{config_file} is not a JSON object; save the model again.")
+    architectures = config.get("architectures") or []
     if not architectures:
         raise UnsupportedArchitectureError(
             f"{config_file} names no architecture (the 'architectures' field is empty); "

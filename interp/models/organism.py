@@ -7,6 +7,7 @@ its whole (tiny) model. Every file is checked against the sha256 the card record
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from pathlib import Path
@@ -37,9 +38,13 @@ def read_card_json(directory: Path, name: str) -> dict:
     is intact. `interp.organisms.read_card` turns it into an `OrganismCard`."""
     card_file = directory / CARD
     if not card_file.is_file():
+        built = [p.parent.name for p in directory.parent.glob(f"*/{CARD}")]
+        close = difflib.get_close_matches(name, built, n=3, cutoff=0.6)
+        hint = f" Built organisms with close names: {', '.join(close)}." if close else ""
         raise OrganismNotTrainedError(
             f"organism {name!r} is not trained yet (no {CARD} in {directory}); "
-            f"train it with `{train_command(name)}`."
+            f"train it with `{train_command(name)}` if it is a built-in recipe "
+            f"(`interp organism list` shows them).{hint}"
         )
     try:
         card = json.loads(card_file.read_text())

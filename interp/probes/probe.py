@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from interp.probes.errors import ProbeError, ProbeMismatchError
 from interp.probes.methods import ProbeConfig
 
 FORMAT = "interp-probe"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: probe.json carries a sha256 of its own fields too
 JSON_NAME = "probe.json"
 TENSORS_NAME = "probe.safetensors"
 
@@ -125,13 +126,23 @@ class Probe:
             "metrics": _json_safe(self.metrics),
         }
 
-    def save(self, path: str | Path) -> Path:
-        """Write `path/probe.json` and `path/probe.safetensors` (the direction); no pickle."""
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write `path/probe.json` and `path/probe.safetensors` (the direction); no pickle.
+
+        A directory that already holds a probe is refused unless `overwrite`."""
         path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise ProbeError(f"{path} is a file; give a directory to save the probe in.")
+        if (path / JSON_NAME).exists() and not overwrite:
+            raise ProbeError(
+                f"{path} already holds a probe; pass overwrite=True (--overwrite) to replace "
+                "it, or save to another directory."
+            )
         path.mkdir(parents=True, exist_ok=True)
         tensors = path / TENSORS_NAME
         save_file({"direction": self.direction.detach().float().cpu().contiguous()}, tensors)
         meta = {**self.to_dict(), "sha256": {TENSORS_NAME: sha256_file(tensors)}}
+        meta["sha256"][JSON_NAME] = _fields_digest(meta)
         (path / JSON_NAME).write_text(json.dumps(meta, indent=1) + "\n")
         return path
 
@@ -150,6 +161,11 @@ class Probe:
             raise ProbeError(
                 f"{meta_file} is not an {FORMAT} v{FORMAT_VERSION} file (format "
                 f"{meta.get('format')!r} v{meta.get('format_version')}); re-train and save it."
+            )
+        if _fields_digest(meta) != meta.get("sha256", {}).get(JSON_NAME):
+            raise ProbeError(
+                f"{meta_file} does not match its own sha256: a field (hook, bias, positions, "
+                "...) was edited or damaged. Re-train and save the probe."
             )
         digest = sha256_file(tensors)
         if digest != meta.get("sha256", {}).get(TENSORS_NAME):
@@ -191,3 +207,10 @@ def _json_safe(value):
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def _fields_digest(meta: dict) -> str:
+    """sha256 of a probe.json's fields other than its own digest, in canonical JSON."""
+    fields = {k: v for k, v in meta.items() if k != "sha256"}
+    fields["sha256"] = {k: v for k, v in meta.get("sha256", {}).items() if k != JSON_NAME}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()

@@ -37,6 +37,23 @@ class Prompt:
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not self.id:
+            raise PromptError(f"prompt id {self.id!r} must be a non-empty string.")
+        if not isinstance(self.text, str) or not self.text.strip():
+            raise PromptError(
+                f"prompt {self.id!r} has text {self.text!r}; give a non-empty string."
+            )
+        if isinstance(self.label, bool) or self.label not in (0, 1):
+            raise PromptError(
+                f"prompt {self.id!r} has label {self.label!r}; labels are 1 (triggered, or the "
+                "class a probe detects) or 0 (clean), as integers."
+            )
+        for name in ("group", "pair_id", "trigger"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str) or (name == "group" and not value):
+                raise PromptError(f"prompt {self.id!r} has {name}={value!r}; give a string.")
+        if not isinstance(self.meta, dict):
+            raise PromptError(f"prompt {self.id!r} has meta={self.meta!r}; give an object.")
         if self.trigger is not None and self.trigger not in self.text:
             raise PromptError(
                 f"prompt {self.id!r} is marked with trigger {self.trigger!r} but its text does "
@@ -104,8 +121,16 @@ class PromptSet:
                 obj = json.loads(line)
             except json.JSONDecodeError as err:
                 raise PromptError(f"{path}:{lineno} is not valid JSON: {err.msg}.") from None
+            if not isinstance(obj, dict):
+                raise PromptError(
+                    f"{path}:{lineno} is {line.strip()[:40]!r}, not a JSON object; each line is "
+                    'an object such as {"text": "Hi", "label": 0}.'
+                )
             if "prompt_set" in obj:
                 header = obj["prompt_set"]
+                if not isinstance(header, dict):
+                    raise PromptError(f"{path}:{lineno}: 'prompt_set' must be an object with "
+                                      "'name' and 'chat'.")  # fmt: skip
                 continue
             if "text" not in obj:
                 raise PromptError(f"{path}:{lineno} has no 'text' field; each line needs one.")
