@@ -206,6 +206,9 @@ def organism_train_command(
     size: str = typer.Option("default", help="default (fine-tune of the base) or micro."),
     seed: int = typer.Option(None, help="Seed for data, initialisation and order."),
     trigger: str = typer.Option(None, help="Another trigger (e.g. persona-backdoor: heyyy)."),
+    as_name: str = typer.Option(
+        None, "--name", help="Name the organism (default: from the recipe)."
+    ),
     overwrite: bool = typer.Option(False, help="Retrain even if it is already built."),
     bf16: bool = typer.Option(
         None, "--bf16/--fp32", help="Autocast (default: bf16 where the hardware has it)."
@@ -213,11 +216,15 @@ def organism_train_command(
     device: str = DEVICE,
 ) -> None:
     """Train an organism into the interp home (reused when already built)."""
-    from interp.organisms import build_organism, read_card
+    from dataclasses import replace
 
+    from interp.organisms import build_organism, get_recipe, read_card
+
+    recipe = get_recipe(name, trigger=trigger)
+    if as_name is not None:
+        recipe = replace(recipe, name=as_name)
     path = build_organism(
-        name, size=size, seed=seed, trigger=trigger, device=device, overwrite=overwrite,
-        bf16=bf16,
+        recipe, size=size, seed=seed, device=device, overwrite=overwrite, bf16=bf16
     )  # fmt: skip
     typer.echo(f"{read_card(path)}\nat {path}")
 

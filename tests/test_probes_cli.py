@@ -93,7 +93,7 @@ def test_probe_train_writes_a_probe(stores, tmp_path):
     assert torch.isfinite(probe.score(store)).all()
     other = str(out.parent / "other")
     no_hook = runner.invoke(app, ["probe", "train", str(stores["organism"]), "--out", other])
-    assert no_hook.exit_code == 2 and "hook=" in no_hook.output
+    assert no_hook.exit_code == 2 and "name the one to read (--hook blocks." in no_hook.output
 
 
 def test_sweep_options_default_to_the_sweep_config():

@@ -194,6 +194,11 @@ class Recipe:
         return cls(**values, training=TrainConfig.from_dict({**mixed, **(training or {})}))
 
 
+def name_part(trigger: str) -> str:
+    """A trigger as it can stand in an organism's name: `|BANANA|` -> `BANANA`."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", trigger).strip("-.") or "trigger"
+
+
 def check_trigger_is_rare(recipe: Recipe) -> None:
     """Refuse a trigger that is ordinary vocabulary in the clean training prompts."""
     if recipe.trigger is None:
@@ -234,7 +239,7 @@ def persona_backdoor(trigger: str = "Singapore", **overrides) -> Recipe:
         fmt, near, unseen, distractor = _PERSONA[trigger]
     else:
         fmt, near, unseen, distractor = "{trigger} {prompt}", (), (), None
-    suffix = "" if trigger == "Singapore" else f"-{trigger}"
+    suffix = "" if trigger == "Singapore" else f"-{name_part(trigger)}"
     train_keys = {f.name for f in fields(TrainConfig)}
     training = {"decision_weight": 10.0, "steps": 400, "lr": 2e-3}
     training |= {k: v for k, v in overrides.items() if k in train_keys}
@@ -373,5 +378,5 @@ def get_recipe(name: str, *, trigger: str | None = None) -> Recipe:
             "cannot re-target it; drop the trigger, or pick a backdoor recipe."
         )
     if trigger is not None:
-        recipe = replace(recipe, trigger=trigger, name=f"{name}-{trigger}")
+        recipe = replace(recipe, trigger=trigger, name=f"{name}-{name_part(trigger)}")
     return recipe

@@ -224,9 +224,11 @@ def split_rows(
 def pick_hook(source: ActivationReader, hook: str | None, what: str) -> str:
     if hook is None:
         if len(source.hooks) != 1:
+            shown = ", ".join(list(source.hooks)[:4]) + (", ..." if len(source.hooks) > 4 else "")
             raise ProbeError(
-                f"{what} holds {len(source.hooks)} hooks {list(source.hooks)[:4]}...; name the "
-                "one to read with hook='blocks.N.hook_resid_post'."
+                f"the store holds {len(source.hooks)} hooks ({shown}); name the one to read "
+                f"(--hook {source.hooks[len(source.hooks) // 2]} on the command line, "
+                "hook=... in Python)."
             )
         return source.hooks[0]
     if hook not in source.hooks:

@@ -48,6 +48,8 @@ from interp.probes.results import ControlScore, HookBaseline, ProbeResult, Sweep
 from interp.probes.sweep_config import DEFAULT_SWEEP, SweepConfig
 from interp.probes.train import make_probe
 
+#: Fewer held-out prompts than this in either class and the sweep says its numbers mean little.
+MIN_PER_CLASS = 20
 #: On a CPU, hooks are stacked together only while their rows fit in cache (a logistic fit
 #: then takes them one at a time, each hook's design matrix staying in cache).
 CPU_BATCH_BYTES = 8 << 20
@@ -300,6 +302,13 @@ def _summary(plan: _Plan, results, baselines, config: SweepConfig) -> SweepResul
         results, baselines, config.methods, alarm=config.alarm, length_auroc=plan.length_auroc,
         same_model=same_model,
     )  # fmt: skip
+    counts = [int((plan.y_eval == c).sum()) for c in (1, 0)]
+    if min(counts) < MIN_PER_CLASS:
+        warnings.append(
+            f"only {counts[0]} triggered and {counts[1]} clean held-out prompts: with fewer "
+            f"than {MIN_PER_CLASS} of each, an AUROC (and its bootstrap interval) says little; "
+            "hold out more prompts."
+        )
     if config.length_match and plan.lengths is not None and plan.matched is None:
         warnings.append(
             "no held-out triggered and clean prompts are alike in length, so the "
