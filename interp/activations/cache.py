@@ -83,6 +83,7 @@ def cache_activations(
     if padding_side not in ("right", "left"):
         raise ActivationsError(f"padding_side must be 'right' or 'left', not {padding_side!r}.")
     inputs = PromptInputs(model, prompts, labels=labels, groups=groups)
+    inputs.check_rule(rule)
     plan = plan_hooks(model, hooks)
     store_dtype = resolve_dtype(dtype) if dtype is not None else model.cfg.dtype
     request = StoreManifest(

@@ -116,6 +116,33 @@ class PromptInputs:
             digest.update(json.dumps([e.label, e.group]).encode())
         return digest.hexdigest()
 
+    def check_rule(self, rule: Positions) -> None:
+        """Refuse a position rule some prompt cannot follow, before anything is written."""
+        if rule.kind not in ("span", "trigger"):
+            return
+        if self.prompt_set is None:
+            self.encode(0, 0, rule)  # token ids or plain strings: the error names why
+            return
+        unmarked = [p for p in self.prompt_set
+                    if not (p.trigger if rule.kind == "trigger" else p.meta.get("span"))]  # fmt: skip
+        if unmarked:
+            paired = rule.kind == "trigger" and all(p.label == 0 for p in unmarked)
+            first = unmarked[0]
+            what = (
+                "trigger mark (Prompt.trigger)"
+                if rule.kind == "trigger"
+                else "span mark (meta['span'])"
+            )
+            raise ActivationsError(
+                f"prompt {first.id!r} (label {first.label}) has no {what}, which position "
+                f"{rule.kind!r} needs ({len(unmarked)} of {len(self.prompt_set)} prompts have "
+                "none)"
+                + ("; the clean twins of paired prompts carry no trigger: cache 'last' or "
+                   "'mean' for both sides, or cache only the triggered prompts "
+                   "(ps.filter(lambda p: p.trigger))." if paired else
+                   "; mark them, or cache with another rule.")
+            )  # fmt: skip
+
     def encode(self, start: int, stop: int, rule: Positions) -> list[Encoded]:
         """Tokenize prompts `start:stop` and pick each one's positions under `rule`."""
         examples = self.examples[start:stop]
