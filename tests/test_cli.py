@@ -92,3 +92,6 @@ def test_demo_writes_a_report(tmp_path, micro_home, monkeypatch):
     assert 0.0 <= probe["auroc"]["value"] <= 1.0 and probe["random_best"] is not None
     assert "Defection probe" in result.output
     assert "<h2>Defection probes</h2>" in (tmp_path / "report.html").read_text()
+    again = runner.invoke(app, ["demo", "--out", str(tmp_path), *args])
+    assert again.exit_code == 2 and "already holds a report" in again.output
+    assert runner.invoke(app, ["demo", "--out", str(tmp_path), "--overwrite", *args]).exit_code == 0

@@ -17,11 +17,21 @@ class ReportError(InterpError):
     """The report's output directory cannot be written."""
 
 
-def check_out_dir(out: str | Path) -> Path:
-    """`out` as a directory the report can be written to, checked before any work starts."""
+REPORT_FILES = ("report.html", "demo.json")
+
+
+def check_out_dir(out: str | Path, *, overwrite: bool = False) -> Path:
+    """`out` as a directory the report can be written to, checked before any work starts;
+    one that already holds a report is refused unless `overwrite`."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ReportError(f"--out {str(out)!r} is a file; give a directory for the report.")
+    held = [name for name in REPORT_FILES if (out / name).exists()]
+    if held and not overwrite:
+        raise ReportError(
+            f"--out {str(out)!r} already holds a report ({', '.join(held)}); pass --overwrite "
+            "to replace it, or give another directory."
+        )
     parent = next((p for p in (out, *out.parents) if p.exists()), Path("."))
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ReportError(
@@ -44,14 +54,14 @@ def figure_png(ax) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def write_demo_report(result: DemoResult, out: str | Path) -> Path:
+def write_demo_report(result: DemoResult, out: str | Path, *, overwrite: bool = False) -> Path:
     """Write `demo.json` and a self-contained `report.html` into `out`; return the page.
 
     Example:
         >>> write_demo_report(run_demo(), "runs/demo")
         PosixPath('runs/demo/report.html')
     """
-    out = check_out_dir(out)
+    out = check_out_dir(out, overwrite=overwrite)
     out.mkdir(parents=True, exist_ok=True)
     (out / "demo.json").write_text(json.dumps(result.to_dict(), indent=2))
     image = figure_png(result.plot())
