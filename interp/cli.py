@@ -144,6 +144,7 @@ def cache_command(
 ) -> None:
     """Cache activations of a prompt set into an on-disk store (re-run to resume)."""
     from interp.activations import ActivationsError, Positions, cache_activations
+    from interp.errors import check_count
     from interp.models import load_model, resolve_device, resolve_dtype
     from interp.models.hook_names import split_hook_list
     from interp.prompts import PromptSet, contrast_pairs
@@ -157,6 +158,8 @@ def cache_command(
     else:
         prompt_set = contrast_pairs(prompts)
     Positions.parse(positions)  # every option checked before the model loads
+    check_count(batch_size, "batch_size", ActivationsError)
+    check_count(shard_size, "shard_size", ActivationsError)
     for value in (dtype, store_dtype):
         if value is not None:
             resolve_dtype(value)

