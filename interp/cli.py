@@ -47,7 +47,10 @@ SPEC = typer.Argument(
 DEVICE = typer.Option(None, help="cpu, cuda or cuda:N; default CUDA when available.")
 DTYPE = typer.Option(None, help="float32 (default), bfloat16 or float16.")
 DEMO_OUT = typer.Option(Path("runs/demo"), help="Directory for the report.")
-TRANSCRIPTS = typer.Argument(..., help="JSONL: prompt, reasoning, answer per line.")
+TRANSCRIPTS = typer.Argument(
+    ...,
+    help="JSONL, one transcript per line: answer (required), prompt, reasoning, options, aligned_option.",
+)
 
 
 @app.callback()
