@@ -4,6 +4,7 @@ subpackage is reachable from `import interp`, and `--help` starts without torch.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -22,8 +23,13 @@ def _run(code: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedP
 
 
 def test_an_installed_wheel_runs_from_its_own_files(tmp_path, tiny_llama_dir):
+    source = tmp_path / "source"  # built from a copy: nothing is written into the checkout
+    shutil.copytree(ROOT / "interp", source / "interp",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
+        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation",
          "-w", str(tmp_path / "dist"), "-q"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
