@@ -416,13 +416,10 @@ def probe_train_command(
     as_json: bool = typer.Option(False, "--json", help="Print the probe as one JSON object."),
 ) -> None:
     """Fit one probe on every prompt of a store and save it (safetensors + JSON)."""
-    from interp.probes import ProbeError, train_probe
+    from interp.probes import train_probe
+    from interp.probes.probe import check_probe_dir
 
-    if out.exists() and not out.is_dir():
-        raise ProbeError(f"--out {str(out)!r} is a file; give a directory for the probe.")
-    if (out / "probe.json").exists() and not overwrite:
-        raise ProbeError(f"--out {str(out)!r} already holds a probe; pass --overwrite to "
-                         "replace it, or give another directory.")  # fmt: skip
+    check_probe_dir(out, overwrite=overwrite)  # before the fit
     probe = train_probe(_open_store(store), method=method, hook=hook)
     probe.save(out, overwrite=overwrite)
     typer.echo(_json(probe) if as_json else f"{probe!r}\nsaved to {out}")
@@ -477,7 +474,8 @@ def _probe_hooks(acts, patterns: list[str] | None) -> list[str] | None:
     names = split_hook_list(patterns or [])
     if not names:
         return None
-    chosen = [h for h in acts.hooks if h in match_hooks(acts.hooks, names)]
+    matched = set(match_hooks(acts.hooks, names))
+    chosen = [h for h in acts.hooks if h in matched]
     if not chosen:
         raise ProbeError(f"no hook of the store matches {names}; it holds {list(acts.hooks)}.")
     return chosen

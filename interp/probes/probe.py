@@ -130,14 +130,7 @@ class Probe:
         """Write `path/probe.json` and `path/probe.safetensors` (the direction); no pickle.
 
         A directory that already holds a probe is refused unless `overwrite`."""
-        path = Path(path)
-        if path.exists() and not path.is_dir():
-            raise ProbeError(f"{path} is a file; give a directory to save the probe in.")
-        if (path / JSON_NAME).exists() and not overwrite:
-            raise ProbeError(
-                f"{path} already holds a probe; pass overwrite=True (--overwrite) to replace "
-                "it, or save to another directory."
-            )
+        path = check_probe_dir(path, overwrite=overwrite)
         path.mkdir(parents=True, exist_ok=True)
         tensors = path / TENSORS_NAME
         save_file({"direction": self.direction.detach().float().cpu().contiguous()}, tensors)
@@ -207,6 +200,20 @@ def _json_safe(value):
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def check_probe_dir(path: str | Path, *, overwrite: bool = False) -> Path:
+    """`path` as a directory a probe can be saved in: not a file, and holding no probe
+    unless `overwrite` (checked before a probe is fitted, and again when it is saved)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ProbeError(f"{path} is a file; give a directory to save the probe in.")
+    if (path / JSON_NAME).exists() and not overwrite:
+        raise ProbeError(
+            f"{path} already holds a probe; pass --overwrite (overwrite=True in Python) to "
+            "replace it, or save to another directory."
+        )
+    return path
 
 
 def _fields_digest(meta: dict) -> str:
