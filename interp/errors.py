@@ -7,6 +7,10 @@ so code written against the older errors keeps working.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
 
 class InterpError(ValueError):
     """Something a user passed or pointed at is wrong; the message says what to do."""
@@ -17,3 +21,36 @@ def check_count(value, name: str, error: type[InterpError] = InterpError, hint: 
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise error(f"{name}={value!r} must be a whole number ≥ 1{hint}.")
     return value
+
+
+def check_output_dir(
+    path: str | os.PathLike,
+    error: type[InterpError] = InterpError,
+    *,
+    what: str,
+    held: Iterable[str] = (),
+    overwrite: bool = False,
+) -> Path:
+    """`path` as a directory `what` can be written to, checked before any work: not a file,
+    inside a directory that can be written, and holding none of `held` unless `overwrite`.
+
+    Example:
+        >>> check_output_dir("runs/demo", what="the report", held=["report.html"])
+        PosixPath('runs/demo')
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise error(f"{str(path)!r} is a file; give a directory for {what}.")
+    ancestor = next(p for p in (path, *path.parents) if p.exists())
+    if not ancestor.is_dir():
+        raise error(f"{str(path)!r} cannot be made: {str(ancestor)!r} is a file; give a "
+                    f"directory for {what}.")  # fmt: skip
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise error(f"{str(path)!r} cannot be written ({str(ancestor)!r} is not writable); "
+                    f"give a directory you can write {what} to.")  # fmt: skip
+    present = [name for name in held if (path / name).exists()]
+    if present and not overwrite:
+        raise error(f"{str(path)!r} already holds {what} ({', '.join(present)}); pass "
+                    "--overwrite (overwrite=True in Python) to replace it, or give another "
+                    "directory.")  # fmt: skip
+    return path

@@ -16,6 +16,7 @@ from torch import Tensor
 
 from interp.activations import ActivationReader
 from interp.checksums import sha256_file
+from interp.errors import check_output_dir
 from interp.probes.data import check_finite, probe_rows
 from interp.probes.errors import ProbeError, ProbeMismatchError
 from interp.probes.methods import ProbeConfig
@@ -205,15 +206,8 @@ def _json_safe(value):
 def check_probe_dir(path: str | Path, *, overwrite: bool = False) -> Path:
     """`path` as a directory a probe can be saved in: not a file, and holding no probe
     unless `overwrite` (checked before a probe is fitted, and again when it is saved)."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise ProbeError(f"{path} is a file; give a directory to save the probe in.")
-    if (path / JSON_NAME).exists() and not overwrite:
-        raise ProbeError(
-            f"{path} already holds a probe; pass --overwrite (overwrite=True in Python) to "
-            "replace it, or save to another directory."
-        )
-    return path
+    return check_output_dir(path, ProbeError, what="a probe", held=[JSON_NAME],
+                            overwrite=overwrite)  # fmt: skip
 
 
 def _fields_digest(meta: dict) -> str:

@@ -6,10 +6,9 @@ import base64
 import html
 import io
 import json
-import os
 from pathlib import Path
 
-from interp.errors import InterpError
+from interp.errors import InterpError, check_output_dir
 from interp.experiments.demo import DemoResult
 
 
@@ -23,22 +22,8 @@ REPORT_FILES = ("report.html", "demo.json")
 def check_out_dir(out: str | Path, *, overwrite: bool = False) -> Path:
     """`out` as a directory the report can be written to, checked before any work starts;
     one that already holds a report is refused unless `overwrite`."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ReportError(f"--out {str(out)!r} is a file; give a directory for the report.")
-    held = [name for name in REPORT_FILES if (out / name).exists()]
-    if held and not overwrite:
-        raise ReportError(
-            f"--out {str(out)!r} already holds a report ({', '.join(held)}); pass --overwrite "
-            "to replace it, or give another directory."
-        )
-    parent = next((p for p in (out, *out.parents) if p.exists()), Path("."))
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ReportError(
-            f"--out {str(out)!r} cannot be written ({str(parent)!r} is not writable); "
-            "give a directory you can write to."
-        )
-    return out
+    return check_output_dir(out, ReportError, what="the report", held=REPORT_FILES,
+                            overwrite=overwrite)  # fmt: skip
 
 
 def figure_png(ax) -> str:
