@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sys
 from pathlib import Path
 
 import typer
@@ -16,11 +17,32 @@ from interp.errors import InterpError
 class _Commands(TyperGroup):
     """The one place a user's error becomes `error: <message>` on stderr and exit code 2."""
 
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except typer.Abort:
+            typer.echo("Aborted.", err=True)
+            sys.exit(1)
+        except typer.TyperException as err:  # a mistyped command line: one line, where to look
+            ctx = getattr(err, "ctx", None)
+            path = " ".join(["interp", *ctx.command_path.split()[1:]]) if ctx is not None else ""
+            where = f"; see `{path} --help`" if path else ""
+            message = " ".join(err.format_message().split()).rstrip(".")
+            typer.echo(f"error: {message}{where}.", err=True)
+            sys.exit(getattr(err, "exit_code", 2))
+        sys.exit(code if isinstance(code, int) else 0)
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except InterpError as err:
             typer.echo(f"error: {' '.join(str(err).split())}", err=True)
+            raise typer.Exit(code=2) from None
+        except OSError as err:  # a path the system refuses (permissions, a full disk)
+            where = f": {err.filename}" if err.filename else ""
+            typer.echo(f"error: {err.strerror or err}{where}; check the path and retry.", err=True)
             raise typer.Exit(code=2) from None
 
 
@@ -107,7 +129,7 @@ def demo_command(
         name.strip() for name in organisms.split(",") if name.strip()
     )  # fmt: skip
     check_out_dir(out, overwrite=overwrite)
-    check_demo(chosen, size, n)  # before any model loads
+    check_demo(chosen, size, n, device)  # before any model loads
     result = run_demo(device=device, size=size, n=n, organisms=chosen)
     typer.echo(str(result))
     typer.echo(f"\nreport: {write_demo_report(result, out, overwrite=overwrite)}")
@@ -147,10 +169,10 @@ def cache_command(
 ) -> None:
     """Cache activations of a prompt set into an on-disk store (re-run to resume)."""
     from interp.activations import ActivationsError, Positions, cache_activations
-    from interp.errors import check_count
+    from interp.errors import check_count, check_output_dir
     from interp.models import load_model, resolve_device, resolve_dtype
     from interp.models.hook_names import split_hook_list
-    from interp.prompts import PromptSet, contrast_pairs
+    from interp.prompts import PromptError, PromptSet, contrast_pairs
 
     if prompts.startswith("paired:"):
         from interp.organisms import paired_prompts
@@ -158,6 +180,10 @@ def cache_command(
         prompt_set = paired_prompts(prompts.removeprefix("paired:"), n=n)
     elif Path(prompts).is_file():
         prompt_set = PromptSet.from_jsonl(prompts)
+    elif "/" in prompts or prompts.endswith(".jsonl"):
+        what = "is a directory" if Path(prompts).is_dir() else "does not exist"
+        raise PromptError(f"--prompts {prompts!r} {what}; give a prompt-set JSONL file, a "
+                          "contrast-pair set name or paired:ORGANISM.")  # fmt: skip
     else:
         prompt_set = contrast_pairs(prompts)
     Positions.parse(positions)  # every option checked before the model loads
@@ -170,8 +196,8 @@ def cache_command(
     names = split_hook_list(hooks)
     if not names:
         raise ActivationsError("--hooks is empty; give hook names, e.g. --hooks resid_post.")
-    if out is not None and out.exists() and not out.is_dir():
-        raise ActivationsError(f"--out {str(out)!r} is a file; give a directory for the store.")
+    if out is not None:
+        check_output_dir(out, ActivationsError, what="the store", overwrite=True)
     model = load_model(spec, device=device, dtype=dtype)
     out = out or Path("activations") / f"{prompt_set.name}-{Path(model.cfg.model_name).name}"
     store = cache_activations(
@@ -272,15 +298,20 @@ def organism_eval_command(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Behaviour rates with Wilson 95% intervals on held-out prompts, and clean CE."""
+    from interp.errors import check_count
     from interp.models import load_model
-    from interp.organisms import evaluate_named, evaluate_organism, get_recipe
+    from interp.organisms import RecipeError, evaluate_named, evaluate_organism, get_recipe
     from interp.organisms.evaluate import heldout_clean_chat
 
     name = spec.removeprefix("organism:")
+    if recipe is None and ("/" in name or name == "smollm2"):
+        raise RecipeError(f"{spec!r} is a model, not a built organism; pass --recipe NAME to "
+                          "measure it against a recipe's conditions.")  # fmt: skip
     if recipe is None:
         result = evaluate_named(name, n=n, sampled=sampled, progress=not as_json)
     else:
-        chosen = get_recipe(recipe)  # before any model loads
+        check_count(n, "n", RecipeError, " (held-out prompts per condition)")
+        chosen = get_recipe(recipe)  # both before any model loads
         model = load_model(spec)
         chat = heldout_clean_chat(model)
         result = evaluate_organism(model, chosen, n=n, sampled=sampled, clean_chat=chat,
@@ -369,6 +400,7 @@ def probe_sweep_command(
         SWEEP["seed"], help="Seed for the split, random directions and bootstrap."
     ),
     plot: Path = PROBE_PLOT,
+    overwrite: bool = typer.Option(False, help="Replace a plot already at --plot."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Fit probes at every hook x method and score them on held-out prompts with controls."""
@@ -384,14 +416,15 @@ def probe_sweep_command(
         refit_controls=refit_controls,
         seed=seed,
     )  # checked before any store is read
-    if plot is not None and not plot.parent.is_dir():
-        raise InterpError(f"--plot {str(plot)!r}: the directory {str(plot.parent)!r} does not "
-                          "exist; create it or write the plot elsewhere.")  # fmt: skip
+    _check_plot(plot, overwrite)
     acts = _open_store(store)
     named = {}
     for item in controls or []:
         name, _, path = item.rpartition("=")
-        named[name or Path(path).name] = _open_store(Path(path))
+        name = name or Path(path).name
+        if name in named:
+            raise InterpError(f"two controls are named {name!r}; name each once (NAME=STORE).")
+        named[name] = _open_store(Path(path))
     result = probe_sweep(
         acts,
         config,
@@ -471,14 +504,31 @@ def _probe_hooks(acts, patterns: list[str] | None) -> list[str] | None:
     from interp.models.hook_names import match_hooks, split_hook_list
     from interp.probes import ProbeError
 
-    names = split_hook_list(patterns or [])
-    if not names:
+    if not patterns:
         return None
+    names = split_hook_list(patterns)
+    if not names:
+        raise ProbeError("--hooks is empty; give hook names or globs, e.g. --hooks 'blocks.1*'.")
     matched = set(match_hooks(acts.hooks, names))
     chosen = [h for h in acts.hooks if h in matched]
     if not chosen:
         raise ProbeError(f"no hook of the store matches {names}; it holds {list(acts.hooks)}.")
     return chosen
+
+
+def _check_plot(path: Path | None, overwrite: bool) -> None:
+    """Refuse, before any work, a --plot that cannot be written or would replace a file."""
+    if path is None:
+        return
+    if path.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise InterpError(f"--plot {str(path)!r} must end in .png, .svg or .pdf.")
+    if path.is_dir():
+        raise InterpError(f"--plot {str(path)!r} is a directory; give a file name ending .png.")
+    if path.exists() and not overwrite:
+        raise InterpError(f"--plot {str(path)!r} exists; pass --overwrite to replace it.")
+    if not path.parent.is_dir():
+        raise InterpError(f"--plot {str(path)!r}: the directory {str(path.parent)!r} does not "
+                          "exist; create it or write the plot elsewhere.")  # fmt: skip
 
 
 def _save_plot(ax, path: Path) -> None:
