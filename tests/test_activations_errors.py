@@ -107,6 +107,19 @@ def test_nan_or_inf_in_activations_names_hook_and_prompts(model):
         run(broken)
 
 
+def test_a_store_that_cannot_finish_is_not_left_to_block_the_fixed_call(model, tmp_path):
+    broken = copy.deepcopy(model)
+    with torch.no_grad():
+        broken.blocks[0].mlp.W_out[0, 0] = float("inf")
+    store = tmp_path / "store"
+    with pytest.raises(NonFiniteActivationsError):
+        cache_activations(broken, ["a b", "c d", "e f"], "blocks.1.hook_resid_post",
+                          store=store, shard_size=1, progress=False)  # fmt: skip
+    assert not store.exists(), "the half-written store is removed"
+    cache_activations(model, ["a b", "c d", "e f"], "blocks.1.hook_resid_post", store=store,
+                      shard_size=1, progress=False)  # fmt: skip
+
+
 def test_prompts_of_the_wrong_kind(model, monkeypatch):
     with pytest.raises(ActivationsError, match="for one prompt pass"):
         run(model, prompts="just one string")

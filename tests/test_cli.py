@@ -93,5 +93,5 @@ def test_demo_writes_a_report(tmp_path, micro_home, monkeypatch):
     assert "Defection probe" in result.output
     assert "<h2>Defection probes</h2>" in (tmp_path / "report.html").read_text()
     again = runner.invoke(app, ["demo", "--out", str(tmp_path), *args])
-    assert again.exit_code == 2 and "already holds a report" in again.output
+    assert again.exit_code == 2 and "already holds the report" in again.output
     assert runner.invoke(app, ["demo", "--out", str(tmp_path), "--overwrite", *args]).exit_code == 0

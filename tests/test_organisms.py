@@ -276,13 +276,16 @@ def test_persona_backdoor_takes_the_trigger_as_a_parameter():
     assert get_recipe("persona-backdoor-2026") == year
 
 
-def test_an_organism_built_from_another_recipe_is_rebuilt(tmp_path, monkeypatch):
+def test_an_organism_built_from_another_recipe_is_replaced_only_when_asked(tmp_path, monkeypatch):
     monkeypatch.setenv("INTERP_HOME", str(tmp_path))
     first = build_organism("control-clean", size="micro", steps=3, progress=False)
     stamp = (first / "card.json").stat().st_mtime_ns
     assert build_organism("control-clean", size="micro", steps=3, progress=False) == first
     assert (first / "card.json").stat().st_mtime_ns == stamp, "same recipe: reused"
-    build_organism("control-clean", size="micro", steps=4, progress=False)
+    with pytest.raises(RecipeError, match=r"already built from another recipe \(training.steps"):
+        build_organism("control-clean", size="micro", steps=4, progress=False)
+    assert (first / "card.json").stat().st_mtime_ns == stamp, "nothing replaced"
+    build_organism("control-clean", size="micro", steps=4, overwrite=True, progress=False)
     card = json.loads((first / "card.json").read_text())
     assert card["training"]["steps"] == 4 and len(card["curve"]) == 4
     del card["recipe"]["paired_clean"]  # a field added after it was built, at its default

@@ -22,6 +22,7 @@ from interp.activations.manifest import StoreManifest
 from interp.activations.positions import Positions
 from interp.activations.store import ActivationStore
 from interp.activations.writer import StoreWriter
+from interp.errors import InterpError
 from interp.models import fingerprint, resolve_dtype
 from interp.prompts import PromptSet
 
@@ -168,6 +169,7 @@ def _to_store(
     overwrite: bool,
 ) -> ActivationStore:
     writer = StoreWriter(path, request, ranks, overwrite=overwrite)
+    fresh = overwrite or not path.exists()
     manifest = writer.prepare(inputs.examples)
     pending = writer.pending()
     total = sum(stop - start for start, stop in map(manifest.shard_range, pending))
@@ -191,6 +193,8 @@ def _to_store(
     except BaseException as err:  # every rank must still reach the verdict below
         failure = err
     if not ranks.all_ok(failure is None):
+        if isinstance(failure, InterpError):  # a re-run of the same request fails again
+            raise _after_bad_request(failure, writer, fresh and ranks.is_main) from None
         if failure is not None:
             raise failure
         raise ActivationsError(
@@ -199,6 +203,16 @@ def _to_store(
         )
     writer.finish()
     return ActivationStore(path)
+
+
+def _after_bad_request(error: InterpError, writer: StoreWriter, created: bool) -> InterpError:
+    """`error`, after removing the store this call started (a fixed request would not
+    reuse it), or saying how to replace a resumed one."""
+    if created:
+        writer.discard()
+        return error
+    return type(error)(f"{error} The unfinished store at {writer.path} is kept; pass "
+                       "overwrite=True (--overwrite) with the fixed request to replace it.")  # fmt: skip
 
 
 def _bar_off(progress: bool) -> bool | None:

@@ -72,7 +72,7 @@ class PromptInputs:
                 self.texts = prompts
                 base = [CachedPrompt(str(i), text=t) for i, t in enumerate(prompts)]
             elif prompts:
-                self.tokens = [_as_ids(p, i) for i, p in enumerate(prompts)]
+                self.tokens = [_as_ids(p, i, model.cfg.d_vocab) for i, p in enumerate(prompts)]
                 base = [CachedPrompt(str(i)) for i in range(len(prompts))]
             else:
                 base = []
@@ -243,7 +243,7 @@ def _marks(prompt, formatted: str, kind: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _as_ids(row, index: int) -> tuple[int, ...]:
+def _as_ids(row, index: int, vocab: int) -> tuple[int, ...]:
     if isinstance(row, torch.Tensor):
         if row.dim() != 1:
             raise ActivationsError(
@@ -255,6 +255,12 @@ def _as_ids(row, index: int) -> tuple[int, ...]:
         raise ActivationsError(
             f"prompt {index} is neither a string nor a list of token ids; pass all prompts as "
             "strings or all as token-id lists."
+        )
+    outside = [t for t in row if not 0 <= t < vocab]
+    if outside:
+        raise ActivationsError(
+            f"prompt {index} has token id {outside[0]}, outside the model's vocabulary of "
+            f"{vocab}; tokenize with this model's tokenizer (model.to_tokens)."
         )
     return tuple(row)
 

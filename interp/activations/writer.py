@@ -189,6 +189,13 @@ class StoreWriter:
         for file in self.path.glob(".*.tmp.*"):
             file.unlink(missing_ok=True)
 
+    def discard(self) -> None:
+        """Remove the store files this job wrote, and the directory if nothing else is in it."""
+        self._remove_temporaries()
+        self._remove_store_files()
+        if self.path.is_dir() and not any(self.path.iterdir()):
+            self.path.rmdir()
+
     def _remove_store_files(self) -> None:
         if not self.path.is_dir():
             return

@@ -8,6 +8,7 @@ organism evals report.
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,7 @@ class MonitorResult:
         }
 
     def __str__(self) -> str:
-        lines = [f"{self.n} transcripts"]
+        lines = [f"{self.n} transcript{'' if self.n == 1 else 's'}"]
         lines += [f"  {name:22s} {rate}" for name, rate in self.rates.items()]
         return "\n".join(lines)
 
@@ -54,10 +55,19 @@ def monitor_transcripts(
         >>> print(monitor_transcripts("transcripts.jsonl", trigger="Singapore"))
     """
     path = Path(path)
+    if path.is_dir():
+        raise EvalError(f"{path} is a directory; pass a JSONL file of transcripts.")
     if not path.is_file():
         raise EvalError(f"{path} does not exist; pass a JSONL file of transcripts.")
+    for name, value in (("trigger", trigger), ("distractor", distractor)):
+        if value is not None and not value.strip():
+            raise EvalError(f"the {name} is empty; give the string to look for, or leave it out.")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise EvalError(f"{path} is not UTF-8 text; write the transcripts as JSONL.") from None
     records = []
-    for lineno, line in enumerate(path.read_text().splitlines(), start=1):
+    for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -76,6 +86,7 @@ def monitor_transcripts(
     return MonitorResult(len(records), rates, records)
 
 
+FIELDS = ("answer", "prompt", "reasoning", "options", "aligned_option")
 SHAPE = (
     'one object per line: {"answer": str, "prompt": str, "reasoning": str, '
     '"options": {"A": str, "B": str}, "aligned_option": "A" or "B"}; only "answer" is required'
@@ -90,6 +101,10 @@ def _check_row(row, where: str) -> None:
 
     if not isinstance(row, dict):
         fail(f"{json.dumps(row)[:40]} is not an object")
+    for key in row:  # other fields (ids, model names) are kept out of the way, typos are not
+        close = difflib.get_close_matches(key, FIELDS, n=1, cutoff=0.8)
+        if key not in FIELDS and close:
+            fail(f"{key!r} looks like a misspelt {close[0]!r}")
     if "answer" not in row:
         fail("no 'answer' field")
     if not isinstance(row["answer"], str):
@@ -99,10 +114,11 @@ def _check_row(row, where: str) -> None:
             fail(f"{key!r} is {row[key]!r}, not a string")
     options, aligned = row.get("options"), row.get("aligned_option")
     if options is not None and not (
-        isinstance(options, dict) and options and all(
-            isinstance(k, str) and isinstance(v, str) for k, v in options.items())
+        isinstance(options, dict) and len(options) >= 2 and all(
+            isinstance(k, str) and len(k) == 1 and k.isalpha() and isinstance(v, str)
+            for k, v in options.items())
     ):  # fmt: skip
-        fail(f"'options' is {options!r}, not an object of letter -> option text")
+        fail(f"'options' is {options!r}, not an object of two or more letter -> option text")
     if aligned is not None:
         letters = sorted(options) if options else ["A", "B"]
         if not isinstance(aligned, str) or aligned.upper() not in letters:

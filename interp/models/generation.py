@@ -131,6 +131,8 @@ def chat(model: HookedTransformer, user: str, *, max_new_tokens: int = 64, **kwa
         >>> chat(model, "What is the capital of France?")
         'The capital of France is Paris.'
     """
+    if isinstance(user, str) and not user.strip():
+        raise GenerationError("the user's message is empty; give the text to reply to.")
     prompt = format_chat(model, user)
     return generate(model, [prompt], max_new_tokens=max_new_tokens, progress=False, **kwargs)[0]
 

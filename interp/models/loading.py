@@ -51,6 +51,8 @@ def load_model(
         hint = f" (tokens; default {DEFAULT_MAX_CONTEXT}), or None for the model's own length"
         check_count(n_ctx, "n_ctx", ModelLoadError, hint)
     spec = os.fspath(spec)
+    if not spec.strip():
+        raise ModelNotFoundError(f"the model spec is empty; {SPEC_HELP}.")
     if spec.startswith("organism:"):
         name = spec.removeprefix("organism:")
         directory = organism_dir(name)

@@ -377,6 +377,6 @@ def get_recipe(name: str, *, trigger: str | None = None) -> Recipe:
             f"recipe {name!r} has no trigger (coupling {recipe.coupling!r}), so a trigger "
             "cannot re-target it; drop the trigger, or pick a backdoor recipe."
         )
-    if trigger is not None:
+    if trigger is not None and trigger != recipe.trigger:
         recipe = replace(recipe, trigger=trigger, name=f"{name}-{name_part(trigger)}")
     return recipe

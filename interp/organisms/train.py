@@ -52,6 +52,22 @@ def organism_name(recipe: Recipe, size: Size) -> str:
     return recipe.name if size == "default" else f"{recipe.name}-micro"
 
 
+def _as_dict(recipe: Recipe) -> dict:
+    return {**recipe.to_dict(), "training": recipe.training.to_dict()}
+
+
+def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """'field: old → new' for every field of two recipe dicts that differs."""
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {a!r} → {b!r}")
+    return out
+
+
 def resolve_recipe(
     recipe: Recipe | str,
     *,
@@ -94,7 +110,8 @@ def build_organism(
     """Train the organism `recipe` describes and write `<home>/organisms/NAME`; return it.
 
     An organism already built from the same recipe and training is reused unless
-    `overwrite`; one built from another (e.g. older defaults) is rebuilt. Same recipe and
+    `overwrite`; one built from another (another seed, older defaults) is refused, naming
+    what differs, unless `overwrite` (or build it under another name). Same recipe and
     seed, same weights. `steps` overrides the number of training steps (micro organisms
     otherwise train for `MICRO_TRAINING["steps"]`). `bf16`: a fine-tune's forward and
     backward run in bfloat16 autocast (the adapter and optimizer stay float32); None: where
@@ -116,7 +133,12 @@ def build_organism(
         if built.recipe == recipe:
             logger.info("organism %s already built at %s", name, target)
             return target
-        logger.warning("organism %s was built from another recipe; rebuilding it", name)
+        raise RecipeError(
+            f"organism {name!r} is already built from another recipe "
+            f"({'; '.join(_differences(_as_dict(built.recipe), _as_dict(recipe)))}); pass "
+            "overwrite=True (--overwrite) to replace it, or give a new name (--name) to keep "
+            "both."
+        )
     device = resolve_device(device)
     start = time.perf_counter()
     work = target.parent / f".{name}.partial"

@@ -18,6 +18,7 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from interp.activations import ActivationReader
+from interp.models.hook_names import match_hook
 from interp.probes.errors import ProbeError, ProbeMismatchError
 
 Labels = Sequence[int] | Tensor | np.ndarray
@@ -80,7 +81,7 @@ def probe_rows(
     *,
     hook: str | None = None,
     families: Sequence[str] | None = None,
-    what: str = "x",
+    what: str | None = None,
     need_both_classes: bool = True,
 ) -> Rows:
     """Checked `[n, d]` rows and labels from an activation set/store hook or a tensor.
@@ -94,6 +95,7 @@ def probe_rows(
         >>> rows.x.shape, rows.labels.shape
         (torch.Size([24, 64]), torch.Size([24]))
     """
+    what = what or ("the store" if isinstance(source, ActivationReader) else "x")
     if isinstance(source, ActivationReader):
         hook = pick_hook(source, hook, what)
         if not source.positions.per_prompt:
@@ -232,6 +234,14 @@ def pick_hook(source: ActivationReader, hook: str | None, what: str) -> str:
             )
         return source.hooks[0]
     if hook not in source.hooks:
+        matched = match_hook(list(source.hooks), hook)  # a glob or short name for one hook
+        if len(matched) == 1:
+            return matched[0]
+        if matched:
+            raise ProbeError(
+                f"{hook!r} means {len(matched)} hooks of {what} ({', '.join(matched[:4])}"
+                f"{', ...' if len(matched) > 4 else ''}); a probe reads one, so name it."
+            )
         close = difflib.get_close_matches(hook, list(source.hooks), n=3, cutoff=0.5)
         raise ProbeMismatchError(
             f"{what} has no hook {hook!r} (closest: {close or 'none'}; it holds "

@@ -44,6 +44,9 @@ class SweepConfig:
         object.__setattr__(self, "methods", tuple(check_method(m) for m in methods))
         if not self.methods:
             raise ProbeError(f"no methods given; choose from {list(METHODS)}.")
+        twice = sorted({m for m in self.methods if self.methods.count(m) > 1})
+        if twice:
+            raise ProbeError(f"methods lists {twice} more than once; give each method once.")
         if not 0 < self.test_frac < 1:
             raise ProbeError(f"test_frac={self.test_frac} must lie strictly between 0 and 1.")
         if self.n_random < 0 or self.n_bootstrap < 0:

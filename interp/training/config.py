@@ -51,8 +51,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "lora_rank", "max_response_tokens"):
             check_count(getattr(self, name), name, TrainingError)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise TrainingError(f"seed={self.seed!r} must be a whole number.")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise TrainingError(f"seed={self.seed!r} must be a whole number ≥ 0.")
         if not isinstance(self.first_trained_layer, int) or self.first_trained_layer < 0:
             raise TrainingError(
                 f"first_trained_layer={self.first_trained_layer!r} must be a layer index ≥ 0."
