@@ -16,7 +16,9 @@ import importlib
 
 __version__ = "0.1.0"
 
-SUBPACKAGES = ("activations", "evals", "models", "organisms", "probes", "prompts", "training")
+SUBPACKAGES = (
+    "activations", "evals", "models", "organisms", "probes", "prompts", "saes", "training",
+)  # fmt: skip
 #: Top-level names and the module each comes from.
 _NAMES = {
     "InterpError": "interp.errors",

@@ -60,6 +60,8 @@ organism_app = typer.Typer(help="Train, list and evaluate model organisms.", no_
 app.add_typer(organism_app, name="organism")
 probe_app = typer.Typer(help="Train probes and sweep them with controls.", no_args_is_help=True)
 app.add_typer(probe_app, name="probe")
+sae_app = typer.Typer(help="Train and measure sparse autoencoders (SAELens).", no_args_is_help=True)
+app.add_typer(sae_app, name="sae")
 
 SPEC = typer.Argument(
     ...,
@@ -476,6 +478,88 @@ def probe_score_command(
 
     loaded = Probe.load(probe)
     result = score_probe(loaded, _open_store(store), allow_other_model=allow_other_model)
+    typer.echo(_json(result) if as_json else str(result))
+
+
+SAE_SOURCE = typer.Argument(
+    ...,
+    help="An activation store cached with --positions all, or a model spec (its chat "
+    "corpus is cached on the fly).",
+)
+SAE_DIR = typer.Argument(..., help="A saved SAE (SAELens format: cfg.json + weights).")
+SAE_OUT = typer.Option(..., "--out", help="Directory for the SAE.")
+SAE_STORE = typer.Option(None, help="Measure on this store (positions all) instead.")
+
+
+@sae_app.command("train")
+def sae_train_command(
+    source: str = SAE_SOURCE,
+    hook: str = typer.Option(..., help="The hook to train on, e.g. blocks.15.hook_resid_post."),
+    out: Path = SAE_OUT,
+    architecture: str = typer.Option("topk", help="topk, batchtopk, jumprelu or standard."),
+    d_sae: int = typer.Option(4608, help="Latents."),
+    k: int = typer.Option(32, help="Active latents per token (TopK, BatchTopK)."),
+    tokens: int = typer.Option(1_000_000, help="Training tokens."),
+    batch_size: int = typer.Option(1024, help="Tokens per step."),
+    seed: int = typer.Option(0, help="Seed for the split, initialisation and order."),
+    model: str = typer.Option(None, help="With a store: its model, for the spliced ΔCE/KL."),
+    overwrite: bool = typer.Option(False, help="Replace an SAE already in --out."),
+    device: str = DEVICE,
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Train an SAE with SAELens on our activations, measure it on held-out tokens, save it."""
+    from interp.errors import check_output_dir
+    from interp.models import load_model, resolve_device
+    from interp.saes import SAEConfig, SAEError, train_sae
+    from interp.saes.io import FILES
+
+    config = SAEConfig(architecture=architecture, d_sae=d_sae, k=k, tokens=tokens,
+                       batch_size=batch_size, seed=seed)  # fmt: skip
+    check_output_dir(out, SAEError, what="an SAE", held=FILES, overwrite=overwrite)
+    resolve_device(device)
+    if Path(source, "manifest.json").is_file():
+        acts = _open_store(Path(source))
+        spliced = load_model(model, device=device) if model else None
+        result = train_sae(acts, hook, config, model=spliced, out=out, overwrite=overwrite,
+                           device=device, progress=not as_json)  # fmt: skip
+    else:
+        from interp.saes.corpus import chat_corpus
+
+        loaded = load_model(source, device=device)
+        corpus = chat_corpus(loaded, progress=not as_json)
+        result = train_sae(loaded, hook, config, prompts=corpus, out=out, overwrite=overwrite,
+                           device=device, progress=not as_json)  # fmt: skip
+    typer.echo(_json(result) if as_json else str(result))
+
+
+@sae_app.command("eval")
+def sae_eval_command(
+    directory: Path = SAE_DIR,
+    store: Path = SAE_STORE,
+    model: str = typer.Option(None, help="The model to splice it into for ΔCE/KL."),
+    allow_other_model: bool = OTHER_MODEL,
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """The SAE's held-out metrics: as measured when trained, or on --store (and --model)."""
+    from interp.models import load_model
+    from interp.saes import SAEMetrics, load_sae, measure_sae
+    from interp.saes.data import heldout_data
+
+    sae = load_sae(directory)
+    if store is None and model is None:
+        recorded = (sae.cfg.metadata.interp or {}).get("metrics")
+        if recorded is None:
+            raise InterpError(f"{str(directory)!r} records no metrics; measure it with --store "
+                              "(and --model).")  # fmt: skip
+        result = SAEMetrics(**recorded)
+    else:
+        loaded = load_model(model) if model else None
+        if loaded is not None:
+            sae = load_sae(directory, loaded, allow_other_model=allow_other_model)
+        if store is None:
+            raise InterpError("--model needs --store, the held-out tokens to measure on.")
+        result = measure_sae(sae, heldout_data(_open_store(store), sae.cfg.metadata.hook_name),
+                             loaded)  # fmt: skip
     typer.echo(_json(result) if as_json else str(result))
 
 

@@ -22,6 +22,9 @@ runner = CliRunner()
         ["store"],
         ["store", "info"],
         ["store", "verify"],
+        ["sae"],
+        ["sae", "train"],
+        ["sae", "eval"],
     ],
 )
 def test_every_command_has_help(command):

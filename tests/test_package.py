@@ -66,7 +66,8 @@ def test_every_subpackage_is_an_attribute_of_interp():
 
 
 @pytest.mark.parametrize("group", [[], ["model"], ["organism"], ["store"], ["probe"], ["cache"],
-                                   ["monitor"], ["demo"], ["organism", "train"]])  # fmt: skip
+                                   ["monitor"], ["demo"], ["organism", "train"], ["sae"],
+                                   ["sae", "train"]])  # fmt: skip
 def test_help_imports_no_torch(group):
     code = f"""
         import sys

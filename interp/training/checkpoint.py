@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -27,19 +27,24 @@ class Checkpoint:
     weights: dict[str, torch.Tensor]
     optimizer: dict
     scheduler: dict
+    extra: dict[str, torch.Tensor] = field(default_factory=dict)
+    info: dict = field(default_factory=dict)
 
 
 def save_checkpoint(path: Path, key: str, step: int, curve: list[float], model, optimizer,
-                    scheduler) -> None:  # fmt: skip
-    """Write the state after `step` steps; `key` names the run it belongs to."""
+                    scheduler, *, extra: dict | None = None, info: dict | None = None) -> None:  # fmt: skip
+    """Write the state after `step` steps; `key` names the run it belongs to. `extra` tensors
+    and `info` (JSON) carry whatever else the run needs to resume."""
     tensors = {f"weight.{n}": p.detach().contiguous().cpu()
                for n, p in model.named_parameters() if p.requires_grad}  # fmt: skip
     opt = optimizer.state_dict()
     for index, state in opt["state"].items():
         for name, value in state.items():
             tensors[f"optim.{index}.{name}"] = value.detach().contiguous().cpu()
+    for name, value in (extra or {}).items():
+        tensors[f"extra.{name}"] = value.detach().contiguous().cpu()
     meta = {"key": key, "step": step, "curve": curve, "param_groups": opt["param_groups"],
-            "scheduler": scheduler.state_dict()}  # fmt: skip
+            "scheduler": scheduler.state_dict(), "info": info or {}}  # fmt: skip
     tmp = path.with_name(path.name + ".tmp")
     save_file(tensors, tmp, metadata={"interp": json.dumps(meta)})
     with open(tmp, "rb") as fh:
@@ -71,6 +76,8 @@ def load_checkpoint(path: Path, key: str) -> Checkpoint | None:
         weights=weights,
         optimizer={"state": state, "param_groups": meta["param_groups"]},
         scheduler=meta["scheduler"],
+        extra={k.removeprefix("extra."): v for k, v in tensors.items() if k.startswith("extra.")},
+        info=meta.get("info", {}),
     )
 
 

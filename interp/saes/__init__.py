@@ -1,0 +1,31 @@
+"""Sparse autoencoders through SAELens: train on our activations, measure, save and load.
+
+Example:
+    >>> from interp.saes import SAEConfig, load_sae, train_sae
+    >>> trained = train_sae(store, "blocks.15.hook_resid_post", SAEConfig(k=32), model=model,
+    ...                     out="saes/smollm2-l15")
+    >>> sae = load_sae("saes/smollm2-l15", model)
+"""
+
+from interp.saes.config import ARCHITECTURES, SAEConfig
+from interp.saes.data import SAEData, sae_data
+from interp.saes.errors import SAEError
+from interp.saes.io import check_sae_fits, load_sae, save_sae
+from interp.saes.metrics import SAEMetrics, splice_hook
+from interp.saes.train import TrainedSAE, measure_sae, train_sae
+
+__all__ = [
+    "ARCHITECTURES",
+    "SAEConfig",
+    "SAEData",
+    "SAEError",
+    "SAEMetrics",
+    "TrainedSAE",
+    "check_sae_fits",
+    "load_sae",
+    "measure_sae",
+    "sae_data",
+    "save_sae",
+    "splice_hook",
+    "train_sae",
+]
