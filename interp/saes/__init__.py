@@ -9,23 +9,31 @@ Example:
 
 from interp.saes.config import ARCHITECTURES, SAEConfig
 from interp.saes.data import SAEData, sae_data
+from interp.saes.diffing import LatentShift, ModelDiff, diff_latents
 from interp.saes.errors import SAEError
+from interp.saes.features import LatentScore, TriggerLatents, trigger_latents
 from interp.saes.io import check_sae_fits, load_sae, save_sae
 from interp.saes.metrics import SAEMetrics, splice_hook
 from interp.saes.train import TrainedSAE, measure_sae, train_sae
 
 __all__ = [
     "ARCHITECTURES",
+    "LatentScore",
+    "LatentShift",
+    "ModelDiff",
+    "TriggerLatents",
     "SAEConfig",
     "SAEData",
     "SAEError",
     "SAEMetrics",
     "TrainedSAE",
     "check_sae_fits",
+    "diff_latents",
     "load_sae",
     "measure_sae",
     "sae_data",
     "save_sae",
     "splice_hook",
     "train_sae",
+    "trigger_latents",
 ]
