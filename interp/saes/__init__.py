@@ -12,8 +12,9 @@ from interp.saes.data import SAEData, sae_data
 from interp.saes.diffing import LatentShift, ModelDiff, diff_latents
 from interp.saes.errors import SAEError
 from interp.saes.features import LatentScore, TriggerLatents, trigger_latents
+from interp.saes.interventions import check_latents, clamp_edit, clamp_latents
 from interp.saes.io import check_sae_fits, load_sae, save_sae
-from interp.saes.metrics import SAEMetrics, splice_hook
+from interp.saes.metrics import SAEMetrics, loss_change, splice_hook
 from interp.saes.train import TrainedSAE, measure_sae, train_sae
 
 __all__ = [
@@ -27,9 +28,13 @@ __all__ = [
     "SAEError",
     "SAEMetrics",
     "TrainedSAE",
+    "check_latents",
     "check_sae_fits",
+    "clamp_edit",
+    "clamp_latents",
     "diff_latents",
     "load_sae",
+    "loss_change",
     "measure_sae",
     "sae_data",
     "save_sae",

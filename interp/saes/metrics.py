@@ -79,10 +79,12 @@ def reconstruction_metrics(
 def splice_hook(sae, *, error: bool = False, edit=None):
     """A TransformerLens hook function that replaces the activation at every position but the
     first with the SAE's reconstruction (of latents changed by `edit`, if given), plus the
-    SAE's error on the unedited activation when `error` (so only the edit changes the model)."""
+    SAE's error on the unedited activation when `error` (so only the edit changes the model).
+    Under generation with a KV cache each later step sees one new position: it is spliced."""
 
     def hook_fn(act: Tensor, hook) -> Tensor:
-        x = act[:, 1:]
+        start = 1 if act.shape[1] > 1 else 0  # a cached generation step sees one new position
+        x = act[:, start:]
         flat = x.reshape(-1, x.shape[-1]).to(sae.W_dec.dtype)
         latents = sae.encode(flat)
         recon = sae.decode(latents)
@@ -90,7 +92,7 @@ def splice_hook(sae, *, error: bool = False, edit=None):
         if error:
             out = out + (flat - recon)
         act = act.clone()
-        act[:, 1:] = out.reshape(x.shape).to(act.dtype)
+        act[:, start:] = out.reshape(x.shape).to(act.dtype)
         return act
 
     return hook_fn
@@ -101,34 +103,55 @@ def spliced_loss(
     model: HookedTransformer, sae, hook: str, texts: list[str], batch_size: int = 8
 ) -> dict:
     """Clean CE, ΔCE and KL(clean ‖ spliced) per token on `texts`, and ΔCE with the error term."""
+    spliced = loss_change(model, texts, {"spliced": [(hook, splice_hook(sae))],
+                                         "error": [(hook, splice_hook(sae, error=True))]},
+                          batch_size)  # fmt: skip
+    return {
+        "clean_ce": spliced["clean_ce"],
+        "delta_ce": spliced["spliced"]["delta_ce"],
+        "kl": spliced["spliced"]["kl"],
+        "delta_ce_with_error": spliced["error"]["delta_ce"],
+        "n_ce_tokens": spliced["n_tokens"],
+    }
+
+
+@torch.inference_mode()
+def loss_change(
+    model: HookedTransformer, texts: list[str], arms: dict[str, list], batch_size: int = 8
+) -> dict:
+    """The clean next-token CE on `texts` and, for each arm (a list of TransformerLens hooks),
+    its ΔCE and KL(clean ‖ arm) per token, in nats.
+
+    Example:
+        >>> loss_change(model, texts, {"clamped": [(hook, splice_hook(sae, error=True, edit=f))]})
+        {'clean_ce': 3.72, 'clamped': {'delta_ce': 0.004, 'kl': 0.003}, 'n_tokens': 4316}
+    """
     tokenizer = model.tokenizer
-    totals = {"clean": 0.0, "spliced": 0.0, "error": 0.0, "kl": 0.0, "n": 0}
-    for start in range(0, len(texts), batch_size):
-        batch = tokenizer(texts[start : start + batch_size], add_special_tokens=False,
-                          padding=True, return_tensors="pt")  # fmt: skip
+    side, tokenizer.padding_side = tokenizer.padding_side, "right"  # pads after: no mask needed
+    try:
+        batches = [tokenizer(texts[i : i + batch_size], add_special_tokens=False, padding=True,
+                             return_tensors="pt") for i in range(0, len(texts), batch_size)]  # fmt: skip
+    finally:
+        tokenizer.padding_side = side
+    nll = {name: 0.0 for name in ["clean", *arms]}
+    kl = {name: 0.0 for name in arms}
+    count = 0
+    for batch in batches:
         tokens = batch.input_ids.to(model.cfg.device)
         mask = batch.attention_mask.to(model.cfg.device)[:, 1:].bool()
-        if tokenizer.padding_side == "left":
-            raise ValueError("spliced_loss expects a right-padding tokenizer")
-        target = tokens[:, 1:]
-
+        target = tokens[:, 1:, None]
         clean = _logprobs(model, tokens, [])
-        spliced = _logprobs(model, tokens, [(hook, splice_hook(sae))])
-        with_error = _logprobs(model, tokens, [(hook, splice_hook(sae, error=True))])
-        for name, lp in (("clean", clean), ("spliced", spliced), ("error", with_error)):
-            nll = -lp.gather(-1, target[..., None])[..., 0]
-            totals[name] += float(nll[mask].sum())
-        kl = (clean.exp() * (clean - spliced)).sum(-1)
-        totals["kl"] += float(kl[mask].sum())
-        totals["n"] += int(mask.sum())
-    n = max(totals["n"], 1)
-    return {
-        "clean_ce": totals["clean"] / n,
-        "delta_ce": (totals["spliced"] - totals["clean"]) / n,
-        "kl": totals["kl"] / n,
-        "delta_ce_with_error": (totals["error"] - totals["clean"]) / n,
-        "n_ce_tokens": totals["n"],
-    }
+        nll["clean"] -= float(clean.gather(-1, target)[..., 0][mask].sum())
+        for name, hooks in arms.items():
+            arm = _logprobs(model, tokens, hooks)
+            nll[name] -= float(arm.gather(-1, target)[..., 0][mask].sum())
+            kl[name] += float((clean.exp() * (clean - arm)).sum(-1)[mask].sum())
+        count += int(mask.sum())
+    n = max(count, 1)
+    out: dict = {"clean_ce": nll["clean"] / n, "n_tokens": count}
+    for name in arms:
+        out[name] = {"delta_ce": (nll[name] - nll["clean"]) / n, "kl": kl[name] / n}
+    return out
 
 
 def _logprobs(model: HookedTransformer, tokens: Tensor, hooks) -> Tensor:
