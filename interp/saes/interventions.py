@@ -14,13 +14,18 @@ from interp.saes.io import check_sae_fits
 from interp.saes.metrics import splice_hook
 
 
-def clamp_edit(sae, latents: Sequence[int], value: float = 0.0):
-    """An edit for `splice_hook`: set `latents` to `value` (0: ablate) at every position."""
+def clamp_edit(sae, latents: Sequence[int], value: float | Sequence[float] = 0.0):
+    """An edit for `splice_hook`: set `latents` to `value` (0: ablate; or one value per
+    latent, e.g. each one's mean on clean prompts) at every position."""
     index = check_latents(sae, latents)
+    values = torch.as_tensor(value, dtype=torch.float32).flatten()
+    values = values.expand(len(index)).clone() if values.numel() == 1 else values
+    if values.shape != index.shape:
+        raise SAEError(f"{len(values)} values for {len(index)} latents; give one, or one each.")
 
     def edit(z: torch.Tensor) -> torch.Tensor:
         z = z.clone()
-        z[:, index.to(z.device)] = value
+        z[:, index.to(z.device)] = values.to(z.device, z.dtype)
         return z
 
     return edit
@@ -31,7 +36,7 @@ def clamp_latents(
     model: HookedTransformer,
     sae,
     latents: Sequence[int],
-    value: float = 0.0,
+    value: float | Sequence[float] = 0.0,
     *,
     allow_other_model: bool = False,
 ) -> Iterator[None]:
