@@ -559,7 +559,7 @@ def sae_eval_command(
         if store is None:
             raise InterpError("--model needs --store, the held-out tokens to measure on.")
         result = measure_sae(sae, heldout_data(_open_store(store), sae.cfg.metadata.hook_name),
-                             loaded)  # fmt: skip
+                             loaded, allow_other_model=allow_other_model)  # fmt: skip
     typer.echo(_json(result) if as_json else str(result))
 
 

@@ -183,7 +183,9 @@ def test_bad_settings_are_refused_before_any_work(tokens_store, trained):
 # --- the command line --------------------------------------------------------------------
 
 
-def test_sae_train_and_eval_on_the_command_line(tokens_store, tiny_llama_dir, tmp_path):
+def test_sae_train_and_eval_on_the_command_line(
+    tokens_store, tiny_llama_dir, tiny_gpt2_dir, tmp_path
+):
     from typer.testing import CliRunner
 
     from interp.cli import app
@@ -203,6 +205,11 @@ def test_sae_train_and_eval_on_the_command_line(tokens_store, tiny_llama_dir, tm
     assert json.loads(measured.output)["n_tokens"] > recorded["n_tokens"], "every stored token"
     again = runner.invoke(app, args)
     assert again.exit_code == 2 and "already holds an SAE" in again.output
+    other = ["sae", "eval", str(out), "--store", str(tokens_store.path), "--model",
+             str(tiny_gpt2_dir)]  # fmt: skip
+    refused = runner.invoke(app, other)
+    assert refused.exit_code == 2 and "trained on another model" in refused.output
+    assert runner.invoke(app, [*other, "--allow-other-model"]).exit_code == 0
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,8 @@ from jaxtyping import Bool, Float
 from torch import Tensor
 from transformer_lens import HookedTransformer
 
+from interp.saes.errors import SAEError
+
 
 @dataclass(frozen=True)
 class SAEMetrics:
@@ -133,6 +135,10 @@ def loss_change(
                              return_tensors="pt") for i in range(0, len(texts), batch_size)]  # fmt: skip
     finally:
         tokenizer.padding_side = side
+    longest = max((b.input_ids.shape[1] for b in batches), default=0)
+    if longest > model.cfg.n_ctx:
+        raise SAEError(f"a text of {longest} tokens exceeds the model's context of "
+                       f"{model.cfg.n_ctx}; interp does not cut texts: pass shorter ones.")  # fmt: skip
     nll = {name: 0.0 for name in ["clean", *arms]}
     kl = {name: 0.0 for name in arms}
     count = 0

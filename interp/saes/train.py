@@ -126,23 +126,30 @@ def train_sae(
 
 
 def measure_sae(sae, data: SAEData, model: HookedTransformer | None = None,
-                clean_texts: list[str] | None = None) -> SAEMetrics:  # fmt: skip
+                clean_texts: list[str] | None = None, *,
+                allow_other_model: bool = False) -> SAEMetrics:  # fmt: skip
     """The held-out metrics of `sae` on `data` (and spliced into `model`, if given)."""
     values = reconstruction_metrics(sae, data.heldout, data.heldout_first)
     if model is not None:
-        check_sae_fits(sae, model)
+        check_sae_fits(sae, model, allow_other_model=allow_other_model)
         texts = clean_texts if clean_texts is not None else default_clean_texts(model)
         values |= spliced_loss(model, sae, data.hook, texts)
     return SAEMetrics(**values)
 
 
 def default_clean_texts(model: HookedTransformer, n: int = 64) -> list[str]:
-    """Held-out clean chat in the model's template: its own sampled answers (or canned ones
-    for a micro model) to held-out open prompts."""
+    """Held-out clean chat in the model's template: the model's own answers, sampled at
+    T = 1 (seeded, cached), to `n` held-out open prompts (those that fit its context); on its
+    own samples the ΔCE of an edit estimates KL(model ‖ edited)."""
     from interp.organisms.evaluate import heldout_clean_chat
 
-    base = model if model.cfg.n_layers > 4 else None  # a micro organism has no pretrained base
-    return [format_chat(model, user) + answer for user, answer in heldout_clean_chat(base, n)]
+    texts = [format_chat(model, user) + answer for user, answer in heldout_clean_chat(model, n)]
+    fits = [t for t in texts
+            if len(model.tokenizer(t, add_special_tokens=False).input_ids) <= model.cfg.n_ctx]  # fmt: skip
+    if not fits:
+        raise SAEError(f"no held-out chat turn fits the model's context of {model.cfg.n_ctx} "
+                       "tokens; pass clean_texts= of your own.")  # fmt: skip
+    return fits
 
 
 def _fit(data: SAEData, config: SAEConfig, device: torch.device, progress: bool,
