@@ -7,6 +7,7 @@ so code written against the older errors keeps working.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,6 +22,15 @@ def check_count(value, name: str, error: type[InterpError] = InterpError, hint: 
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise error(f"{name}={value!r} must be a whole number ≥ 1{hint}.")
     return value
+
+
+def replace_fields(config, changes: dict, error: type[InterpError] = InterpError):
+    """A copy of the dataclass `config` with `changes`; an unknown field is named."""
+    names = [f.name for f in dataclasses.fields(config)]
+    unknown = sorted(set(changes) - set(names))
+    if unknown:
+        raise error(f"{type(config).__name__} has no field {unknown}; fields: {names}.")
+    return dataclasses.replace(config, **changes)
 
 
 def check_output_dir(

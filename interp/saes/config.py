@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass
 
-from interp.errors import check_count
+from interp.errors import check_count, replace_fields
 from interp.saes.errors import SAEError
 
 #: The SAELens architectures `train_sae` trains (TopK and BatchTopK have L0 = k from step 0).
@@ -83,12 +83,7 @@ class SAEConfig:
 
     def replace(self, **changes) -> SAEConfig:
         """A copy with `changes`; an unknown field is named."""
-        unknown = sorted(set(changes) - {f.name for f in fields(self)})
-        if unknown:
-            raise SAEError(
-                f"SAEConfig has no field {unknown}; fields: {[f.name for f in fields(self)]}."
-            )
-        return replace(self, **changes)
+        return replace_fields(self, changes, SAEError)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass
 from typing import Literal
 
-from interp.errors import InterpError, check_count
+from interp.errors import InterpError, check_count, replace_fields
 
 
 class TrainingError(InterpError):
@@ -68,12 +68,7 @@ class TrainConfig:
 
     def replace(self, **changes) -> TrainConfig:
         """A copy with `changes`; an unknown field is named."""
-        unknown = sorted(set(changes) - {f.name for f in fields(self)})
-        if unknown:
-            raise TrainingError(
-                f"TrainConfig has no field {unknown}; fields: {[f.name for f in fields(self)]}."
-            )
-        return replace(self, **changes)
+        return replace_fields(self, changes, TrainingError)
 
     def to_dict(self) -> dict:
         return asdict(self)
