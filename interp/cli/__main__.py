@@ -1,0 +1,5 @@
+"""`python -m interp.cli`."""
+
+from interp.cli import app
+
+app()
