@@ -108,8 +108,12 @@ def trainer_settings(config) -> dict:
 def saelens_runner(model, prompts, config):
     """SAELens's `LanguageModelSAETrainingRunner` on the same texts, tokenized and packed."""
     from datasets import Dataset
-    from sae_lens import LanguageModelSAERunnerConfig, LanguageModelSAETrainingRunner, LoggingConfig
-    from sae_lens import TopKTrainingSAEConfig
+    from sae_lens import (
+        LanguageModelSAERunnerConfig,
+        LanguageModelSAETrainingRunner,
+        LoggingConfig,
+        TopKTrainingSAEConfig,
+    )
 
     context = 128
     ids = []
@@ -118,8 +122,12 @@ def saelens_runner(model, prompts, config):
     rows = [ids[i : i + context] for i in range(0, len(ids) - context + 1, context)]
     dataset = Dataset.from_dict({"input_ids": rows})
     cfg = LanguageModelSAERunnerConfig(
-        sae=TopKTrainingSAEConfig(d_in=model.cfg.d_model, d_sae=config.d_sae, k=config.k,
-                                  normalize_activations="expected_average_only_in"),  # fmt: skip
+        sae=TopKTrainingSAEConfig(
+            d_in=model.cfg.d_model,
+            d_sae=config.d_sae,
+            k=config.k,
+            normalize_activations="expected_average_only_in",
+        ),  # fmt: skip
         model_name="smollm2",
         hook_name=HOOK,
         dataset_path="local",
