@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from typer.core import TyperGroup
 
-from interp.cli.common import DEVICE, OTHER_MODEL, open_store, to_json
+from interp.cli.common import DEVICE, OTHER_MODEL, dataclass_defaults, open_store, to_json
 from interp.cli.sae import sae_app
 from interp.errors import InterpError
 
@@ -352,22 +352,7 @@ PROBE_PLOT = typer.Option(None, help="Write the AUROC-by-layer plot to this PNG.
 PROBE_OUT = typer.Option(..., "--out", help="Directory for probe.json + probe.safetensors.")
 
 
-def _sweep_defaults():
-    """`SweepConfig`'s defaults, read without importing torch (so `--help` stays fast)."""
-    import ast
-
-    source = Path(__file__).parents[1] / "probes" / "sweep_config.py"
-    tree = ast.parse(source.read_text())
-    config = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "SweepConfig")
-    return {
-        node.target.id: ast.literal_eval(node.value)
-        for node in config.body
-        if isinstance(node, ast.AnnAssign) and node.value is not None
-        and isinstance(node.value, ast.Constant)
-    }  # fmt: skip
-
-
-SWEEP = _sweep_defaults()
+SWEEP = dataclass_defaults("probes/sweep_config.py", "SweepConfig")
 
 
 @probe_app.command("sweep")

@@ -30,6 +30,21 @@ def to_json(result) -> str:
     return json.dumps(finite(result.to_dict()), indent=2, allow_nan=False)
 
 
+def dataclass_defaults(module: str, name: str) -> dict:
+    """The constant defaults of dataclass `name` in `interp/<module>`, read without importing
+    it (torch would load, and `--help` must stay fast)."""
+    import ast
+
+    tree = ast.parse((Path(__file__).parents[1] / module).read_text())
+    config = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name)
+    return {
+        node.target.id: ast.literal_eval(node.value)
+        for node in config.body
+        if isinstance(node, ast.AnnAssign) and node.value is not None
+        and isinstance(node.value, ast.Constant)
+    }  # fmt: skip
+
+
 def open_store(path: Path):
     from interp.activations import ActivationStore
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import typer
 
-from interp.cli.common import AS_JSON, DEVICE, OTHER_MODEL, open_store, to_json
+from interp.cli.common import AS_JSON, DEVICE, OTHER_MODEL, dataclass_defaults, open_store, to_json
 from interp.errors import InterpError
 
+SAE = dataclass_defaults("saes/config.py", "SAEConfig")
 sae_app = typer.Typer(help="Train and measure sparse autoencoders (SAELens).", no_args_is_help=True)
 
 SAE_SOURCE = typer.Argument(
@@ -29,10 +30,11 @@ def sae_train_command(
     hook: str = typer.Option(..., help="The hook to train on, e.g. blocks.15.hook_resid_post."),
     out: Path = SAE_OUT,
     architecture: str = typer.Option("topk", help="topk, batchtopk, jumprelu or standard."),
-    d_sae: int = typer.Option(4608, help="Latents."),
-    k: int = typer.Option(32, help="Active latents per token (TopK, BatchTopK)."),
-    tokens: int = typer.Option(1_000_000, help="Training tokens."),
-    batch_size: int = typer.Option(1024, help="Tokens per step."),
+    d_sae: int = typer.Option(SAE["d_sae"], help="Latents."),
+    k: int = typer.Option(SAE["k"], help="Active latents per token (TopK, BatchTopK)."),
+    tokens: int = typer.Option(SAE["tokens"], help="Training tokens."),
+    batch_size: int = typer.Option(SAE["batch_size"], help="Tokens per step."),
+    lr: float = typer.Option(SAE["lr"], help="Adam learning rate."),
     seed: int = typer.Option(0, help="Seed for the split, initialisation and order."),
     model: str = typer.Option(None, help="With a store: its model, for the spliced ΔCE/KL."),
     overwrite: bool = typer.Option(False, help="Replace an SAE already in --out."),
@@ -46,7 +48,7 @@ def sae_train_command(
     from interp.saes.io import FILES
 
     config = SAEConfig(architecture=architecture, d_sae=d_sae, k=k, tokens=tokens,
-                       batch_size=batch_size, seed=seed)  # fmt: skip
+                       batch_size=batch_size, lr=lr, seed=seed)  # fmt: skip
     check_output_dir(out, SAEError, what="an SAE", held=FILES, overwrite=overwrite)
     resolve_device(device)
     if Path(source, "manifest.json").is_file():

@@ -25,14 +25,15 @@ class SAEConfig:
     architecture: str = "topk"
     """'topk' (default), 'batchtopk' (saved as SAELens's JumpReLU inference form),
     'jumprelu' or 'standard' (L1)."""
-    d_sae: int = 4608
-    """Latents: 8 × SmolLM2's 576."""
-    k: int = 32
-    """Active latents per token (TopK, BatchTopK: on average over the batch)."""
-    tokens: int = 1_000_000
-    """Training tokens seen (rows of the source, reshuffled each epoch)."""
+    d_sae: int = 2304
+    """Latents: 4 × SmolLM2's 576."""
+    k: int = 96
+    """Active latents per token (TopK, BatchTopK: on average over the batch). On SmolLM2 the
+    spliced ΔCE falls with k more than with width (docs/saes.md)."""
+    tokens: int = 1_638_400
+    """Training tokens seen (rows of the source, reshuffled each epoch): 1600 steps."""
     batch_size: int = 1024
-    lr: float = 4e-4
+    lr: float = 2e-3
     """Adam learning rate, constant after a warm-up of a twentieth of the steps, then decayed
     to a tenth over the last fifth."""
     l1_coefficient: float = 5.0
