@@ -31,6 +31,8 @@ class ActivationSet(ActivationReader):
     model_name: str = ""
     lengths_tensor: Tensor | None = None
     token_id_tensor: Tensor | None = None
+    interventions: tuple[dict, ...] = ()
+    """The interventions active on the model while it was cached (empty: none)."""
 
     @property
     def hooks(self) -> tuple[str, ...]:
@@ -79,6 +81,7 @@ class ActivationSet(ActivationReader):
             "positions": self.rule.to_json(),
             "dtype": str(self.dtype).removeprefix("torch."),
             "shapes": {h: list(t.shape) for h, t in self.tensors.items()},
+            "interventions": list(self.interventions),
         }
 
     def __repr__(self) -> str:

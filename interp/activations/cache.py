@@ -24,6 +24,7 @@ from interp.activations.store import ActivationStore
 from interp.activations.writer import StoreWriter
 from interp.errors import InterpError
 from interp.models import fingerprint, resolve_dtype
+from interp.models.edits import active_edits, unrecorded_hooks
 from interp.prompts import PromptSet
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,14 @@ def cache_activations(
     inputs = PromptInputs(model, prompts, labels=labels, groups=groups)
     inputs.check_rule(rule)
     plan = plan_hooks(model, hooks)
+    foreign = unrecorded_hooks(model)
+    if foreign:
+        raise ActivationsError(
+            f"the model carries hooks that interp did not put there (at {foreign[:3]}), so a "
+            "cache could not say what it recorded; remove them (model.reset_hooks()), or apply "
+            "the change as an interp intervention (interp.interventions.apply), which the cache "
+            "records."
+        )
     store_dtype = resolve_dtype(dtype) if dtype is not None else model.cfg.dtype
     request = StoreManifest(
         model_name=model.cfg.model_name,
@@ -99,6 +108,7 @@ def cache_activations(
         row_shapes=dict(plan.row_shapes),
         shard_size=shard_size,
         settings={"batch_size": batch_size, "padding_side": padding_side, "bucket": bucket},
+        interventions=active_edits(model),
     )
     logger.info(
         "caching %d prompts at %d hooks (%s), stopping after %s",
@@ -152,6 +162,7 @@ def _in_memory(request: StoreManifest, inputs: PromptInputs, run, progress: bool
         model_fingerprint=request.fingerprint,
         prompt_hash=request.prompt_hash,
         model_name=request.model_name,
+        interventions=request.interventions,
         lengths_tensor=None if first.lengths is None else torch.cat([r.lengths for r in results]),
         token_id_tensor=(
             None if first.token_ids is None else torch.cat([r.token_ids for r in results])

@@ -21,7 +21,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 EXAMPLES = "examples.jsonl"
 #: Fields that must agree before an existing store is resumed or reused.
-IDENTITY = ("fingerprint", "prompt_hash", "hooks", "positions", "dtype")
+IDENTITY = ("fingerprint", "prompt_hash", "hooks", "positions", "dtype", "interventions")
 
 
 def shard_name(index: int) -> str:
@@ -66,6 +66,8 @@ class StoreManifest:
     shards: tuple[ShardRecord, ...] = ()
     complete: bool = False
     settings: dict = field(default_factory=dict)  # batch size, padding side: not identity
+    interventions: tuple[dict, ...] = ()
+    """The interventions active on the model while it was cached (steering, ablation, ...)."""
 
     @property
     def n_shards(self) -> int:
@@ -106,6 +108,7 @@ class StoreManifest:
             "hooks": list(self.hooks),
             "positions": self.positions.to_json(),
             "dtype": self.dtype,
+            "interventions": json.loads(json.dumps(list(self.interventions))),
         }
 
     def to_dict(self) -> dict:
@@ -123,6 +126,7 @@ class StoreManifest:
             "n_shards": self.n_shards,
             "complete": self.complete,
             "settings": self.settings,
+            "interventions": list(self.interventions),
             "shards": [s.to_dict() for s in self.shards],
         }
 
@@ -151,6 +155,7 @@ class StoreManifest:
             shards=tuple(ShardRecord(**s) for s in data["shards"]),
             complete=data["complete"],
             settings=data.get("settings", {}),
+            interventions=tuple(data.get("interventions", ())),
         )
 
     def write(self, directory: str | Path) -> None:

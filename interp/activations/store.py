@@ -103,6 +103,11 @@ class ActivationStore(ActivationReader):
         return self.manifest.model_name
 
     @property
+    def interventions(self) -> tuple[dict, ...]:
+        """The interventions active on the model while it was cached (empty: none)."""
+        return self.manifest.interventions
+
+    @property
     def prompt_hash(self) -> str:
         return self.manifest.prompt_hash
 
@@ -218,6 +223,7 @@ class StoreInfo:
     n_shards: int
     n_bytes: int
     complete: bool
+    interventions: tuple[dict, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -232,8 +238,9 @@ class StoreInfo:
             f"positions    {self.positions}",
             f"dtype        {self.dtype}",
             f"shards       {self.shards_written} of {self.n_shards}, {self.n_bytes:,} bytes",
-            "hooks:",
         ]
+        lines += [f"intervention {json.dumps(edit)}" for edit in self.interventions]
+        lines.append("hooks:")
         return "\n".join(lines + [f"  {h}  {self.shapes[h]}" for h in self.hooks])
 
 
@@ -255,6 +262,7 @@ def store_info(path: str | Path) -> StoreInfo:
         n_shards=m.n_shards,
         n_bytes=sum(s.bytes for s in m.shards),
         complete=m.complete,
+        interventions=m.interventions,
     )
 
 

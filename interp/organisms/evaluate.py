@@ -157,10 +157,12 @@ def behaviour_rates(
     split: Split = "heldout",
     batch_size: int = 32,
     progress: bool = False,
+    start: int = 0,
 ) -> dict[str, Rate]:
     """The greedy behaviour rate with and without the trigger on `n` prompts of `split`: the
     two numbers an intervention moves (with Wilson 95% intervals), without the rest of
-    `evaluate_organism`'s conditions.
+    `evaluate_organism`'s conditions. `start` skips the first prompts of the fixed order, so
+    that disjoint sets choose a setting and report it (`start=n`).
 
     Example:
         >>> with clamp_latents(model, sae, [1548]):
@@ -170,7 +172,12 @@ def behaviour_rates(
     check_count(n, "n", RecipeError, " (prompts per condition)")
     if recipe.trigger is None:
         raise RecipeError(f"recipe {recipe.name!r} has no trigger to measure with and without.")
-    examples = eval_examples(recipe, recipe.eval_family_names, n, split)
+    if isinstance(start, bool) or not isinstance(start, int) or start < 0:
+        raise RecipeError(f"start={start!r} must be a whole number ≥ 0.")
+    examples = eval_examples(recipe, recipe.eval_family_names, start + n, split)[start:]
+    if not examples:
+        raise RecipeError(f"the {split} prompts of {recipe.name!r} run out before start={start}; "
+                          "lower start or n.")  # fmt: skip
     run = _Runner(model, recipe, batch_size, progress)
     return {
         "triggered": run.condition("triggered", examples, recipe.trigger).greedy,

