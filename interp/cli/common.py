@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from interp.errors import InterpError
+
 DEVICE = typer.Option(None, help="cpu, cuda or cuda:N; default CUDA when available.")
 OTHER_MODEL = typer.Option(
     False, help="Apply it to another model's activations on purpose (a control)."
@@ -49,3 +51,43 @@ def open_store(path: Path):
     from interp.activations import ActivationStore
 
     return ActivationStore(path)
+
+
+def resolve_prompts(prompts: str, n: int):
+    """A prompt set from the command line: a JSONL file, a contrast-pair set name, or
+    paired:ORGANISM (its held-out prompts with and without its trigger, `n` a side)."""
+    from interp.prompts import PromptError, PromptSet, contrast_pairs
+
+    if prompts.startswith("paired:"):
+        from interp.organisms import paired_prompts
+
+        return paired_prompts(prompts.removeprefix("paired:"), n=n)
+    if Path(prompts).is_file():
+        return PromptSet.from_jsonl(prompts)
+    if "/" in prompts or prompts.endswith(".jsonl"):
+        what = "is a directory" if Path(prompts).is_dir() else "does not exist"
+        raise PromptError(f"--prompts {prompts!r} {what}; give a prompt-set JSONL file, a "
+                          "contrast-pair set name or paired:ORGANISM.")  # fmt: skip
+    return contrast_pairs(prompts)
+
+
+def check_plot(path: Path | None, overwrite: bool) -> None:
+    """Refuse, before any work, a --plot that cannot be written or would replace a file."""
+    if path is None:
+        return
+    if path.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise InterpError(f"--plot {str(path)!r} must end in .png, .svg or .pdf.")
+    if path.is_dir():
+        raise InterpError(f"--plot {str(path)!r} is a directory; give a file name ending .png.")
+    if path.exists() and not overwrite:
+        raise InterpError(f"--plot {str(path)!r} exists; pass --overwrite to replace it.")
+    if not path.parent.is_dir():
+        raise InterpError(f"--plot {str(path)!r}: the directory {str(path.parent)!r} does not "
+                          "exist; create it or write the plot elsewhere.")  # fmt: skip
+
+
+def save_plot(ax, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax.figure.savefig(path, dpi=120, bbox_inches="tight")

@@ -1,11 +1,21 @@
 """Experiments that combine stages: each returns a frozen dataclass with `to_dict()`."""
 
+from interp.experiments.backdoor_heads import BackdoorHeads, HeadAblation, backdoor_heads
 from interp.experiments.defection import DefectionProbe, defection_probe
 from interp.experiments.demo import DEMO_ORGANISMS, DemoResult, check_demo, run_demo
 from interp.experiments.latent_intervention import (
     InterventionArm,
     LatentIntervention,
     latent_intervention,
+)
+from interp.experiments.mitigation import (
+    COHERENCE_LIMIT,
+    MitigationArm,
+    MitigationSweep,
+    SweepPoint,
+    measure_arms,
+    mitigation_sweep,
+    steering_grid,
 )
 from interp.experiments.persona import PersonaTable, persona_table, persona_table_of
 from interp.experiments.persona_latents import (
@@ -16,6 +26,16 @@ from interp.experiments.persona_latents import (
 )
 
 __all__ = [
+    "BackdoorHeads",
+    "HeadAblation",
+    "backdoor_heads",
+    "measure_arms",
+    "COHERENCE_LIMIT",
+    "MitigationArm",
+    "MitigationSweep",
+    "SweepPoint",
+    "mitigation_sweep",
+    "steering_grid",
     "InterventionArm",
     "LatentIntervention",
     "latent_intervention",

@@ -7,7 +7,7 @@ the same intervention along `n_random` random directions of the same length at t
 point. A point that cuts the triggered rate while raising ΔCE above `coherence_limit` is
 flagged as coherence-breaking. The best point is chosen on one half of the prompts (the
 lowest triggered rate among the points that keep coherence) and reported, with its random
-controls, on the other half.
+controls, on the other half (ties go to the smaller KL).
 
 ΔCE is measured with the intervention at every position of the clean text (for a steer on
 the prompt or the response alone, an upper bound on its cost).
@@ -24,12 +24,12 @@ from interp.errors import check_count
 from interp.evals.rates import Rate
 from interp.interventions import (
     AddDirection,
-    Direction,
     InterventionError,
     PositionTracker,
     apply,
     random_directions,
 )
+from interp.interventions.directions import Direction
 from interp.interventions.positions import Where
 from interp.organisms import Recipe, behaviour_rates
 from interp.saes import loss_change
@@ -40,7 +40,7 @@ COHERENCE_LIMIT = 0.05
 
 
 @dataclass(frozen=True)
-class Arm:
+class MitigationArm:
     """One intervention measured: behaviour rates with and without the trigger, and its cost
     on clean chat."""
 
@@ -60,8 +60,8 @@ class SweepPoint:
 
     intervention: str
     settings: dict
-    arm: Arm
-    random: tuple[Arm, ...]
+    arm: MitigationArm
+    random: tuple[MitigationArm, ...]
 
     def random_shift(self, baseline: Rate) -> tuple[float, float]:
         """Mean and largest drop of the triggered rate under the random directions."""
@@ -83,14 +83,15 @@ class MitigationSweep:
 
     recipe: str
     direction: dict
+    """The first point's direction (each point names its own hook)."""
     n: int
     """Prompts per condition in each half."""
-    baseline: Arm
+    baseline: MitigationArm
     """The model as it is, on the selection half."""
     points: tuple[SweepPoint, ...]
     best: int | None
     """Index of the point chosen on the selection half (None: no point cut the rate)."""
-    report_baseline: Arm
+    report_baseline: MitigationArm
     reported: SweepPoint | None
     """The chosen point on the reporting half, with its random controls."""
     coherence_limit: float = COHERENCE_LIMIT
@@ -214,44 +215,70 @@ def mitigation_sweep(
                                     "is an AddDirection or AblateDirection.")  # fmt: skip
         point.check(model, allow_other_model=allow_other_model)
     texts = clean_texts if clean_texts is not None else default_clean_texts(model)
-    measure = _Measure(model, recipe, n, texts, allow_other_model, progress)
-    randoms = random_directions(points[0].direction, n_random, seed)
-    baseline = measure.arm(None, start=0)
+    measure = _Measure(model, recipe, n, n_random, seed, texts, allow_other_model)
+    (baseline,) = measure.arms([None], 0)
     measured = []
     for point in tqdm(points, desc="mitigation sweep", disable=not progress):
-        measured.append(measure.point(point, randoms, start=0))
+        measured.append(measure.point(point, start=0))
     base = baseline.triggered
     keep = [i for i, p in enumerate(measured)
             if p.arm.triggered.rate < base.rate and p.arm.delta_ce <= coherence_limit]  # fmt: skip
-    best = min(keep, key=lambda i: (measured[i].arm.triggered.rate, measured[i].arm.delta_ce),
+    best = min(keep, key=lambda i: (measured[i].arm.triggered.rate, measured[i].arm.kl),
                default=None)  # fmt: skip
-    report_baseline = measure.arm(None, start=n)
-    reported = None if best is None else measure.point(points[best], randoms, start=n)
+    (report_baseline,) = measure.arms([None], n)
+    reported = None if best is None else measure.point(points[best], start=n)
     return MitigationSweep(recipe.name, points[0].direction.to_dict(), n, baseline,
                            tuple(measured), best, report_baseline, reported,
                            coherence_limit)  # fmt: skip
 
 
-class _Measure:
-    def __init__(self, model, recipe, n, texts, allow_other_model, progress):
-        self.model, self.recipe, self.n, self.texts = model, recipe, n, texts
-        self.allow, self.progress = allow_other_model, progress
+def measure_arms(
+    model: HookedTransformer,
+    recipe: Recipe,
+    arms: Sequence,
+    *,
+    n: int,
+    start: int = 0,
+    clean_texts: list[str],
+    allow_other_model: bool = False,
+) -> list[MitigationArm]:
+    """Each intervention in `arms` (None: the model as it is) measured: greedy behaviour
+    rates with and without the trigger on `n` held-out prompts from `start`, and ΔCE and KL
+    on `clean_texts` with the intervention at every position.
 
-    def point(self, point, randoms: list[Direction], *, start: int) -> SweepPoint:
-        variants = [point, *(point.with_direction(r) for r in randoms)]
-        costs = loss_change(self.model, self.texts, {
-            str(i): v.everywhere().hooks(self.model, PositionTracker())
-            for i, v in enumerate(variants)})  # fmt: skip
-        arms = [self.arm(v, start=start, cost=costs[str(i)]) for i, v in enumerate(variants)]
-        settings = {k: v for k, v in point.to_dict().items() if k not in ("kind", "direction")}
-        return SweepPoint(str(point), {"kind": point.to_dict()["kind"], **settings},
-                          arms[0], tuple(arms[1:]))  # fmt: skip
-
-    def arm(self, intervention, *, start: int, cost: dict | None = None) -> Arm:
-        if intervention is None:
-            rates = behaviour_rates(self.model, self.recipe, n=self.n, start=start)
-            cost = {"delta_ce": 0.0, "kl": 0.0}
+    Example:
+        >>> measure_arms(model, recipe, [None, AblateHeads([(14, 3)])], n=50, clean_texts=texts)
+    """
+    edited = {str(i): it.everywhere().hooks(model, PositionTracker())
+              for i, it in enumerate(arms) if it is not None}  # fmt: skip
+    costs = loss_change(model, clean_texts, edited) if edited else {}
+    out = []
+    for i, it in enumerate(arms):
+        if it is None:
+            rates = behaviour_rates(model, recipe, n=n, start=start)
         else:
-            with apply(self.model, intervention, allow_other_model=self.allow):
-                rates = behaviour_rates(self.model, self.recipe, n=self.n, start=start)
-        return Arm(rates["triggered"], rates["untriggered"], cost["delta_ce"], cost["kl"])
+            with apply(model, it, allow_other_model=allow_other_model):
+                rates = behaviour_rates(model, recipe, n=n, start=start)
+        cost = costs.get(str(i), {"delta_ce": 0.0, "kl": 0.0})
+        out.append(MitigationArm(rates["triggered"], rates["untriggered"], cost["delta_ce"],
+                                 cost["kl"]))  # fmt: skip
+    return out
+
+
+class _Measure:
+    def __init__(self, model, recipe, n, n_random, seed, texts, allow_other_model):
+        self.model, self.recipe, self.n, self.texts = model, recipe, n, texts
+        self.n_random, self.seed, self.allow = n_random, seed, allow_other_model
+
+    def point(self, point, *, start: int) -> SweepPoint:
+        """The point and, at the same hook and α, the same random directions every time."""
+        randoms = random_directions(point.direction, self.n_random, self.seed)
+        variants = [point, *(point.with_direction(r) for r in randoms)]
+        arms = self.arms(variants, start)
+        settings = {k: v for k, v in point.to_dict().items() if k != "direction"}
+        settings["hook"] = point.direction.hook
+        return SweepPoint(str(point), settings, arms[0], tuple(arms[1:]))
+
+    def arms(self, arms: list, start: int) -> list[MitigationArm]:
+        return measure_arms(self.model, self.recipe, arms, n=self.n, start=start,
+                            clean_texts=self.texts, allow_other_model=self.allow)  # fmt: skip

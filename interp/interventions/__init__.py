@@ -38,6 +38,15 @@ from interp.interventions.directions import (
     shift_direction,
 )
 from interp.interventions.errors import InterventionError
+from interp.interventions.patching import (
+    PatchingResult,
+    PatchPair,
+    attribute,
+    logit_diff,
+    matched_pairs,
+    patch,
+    spearman,
+)
 from interp.interventions.positions import MODES, PositionTracker, Where
 from interp.interventions.steering import AblateDirection, AddDirection, check_layers
 
@@ -49,6 +58,13 @@ __all__ = [
     "AblateMLP",
     "AddDirection",
     "Direction",
+    "PatchPair",
+    "PatchingResult",
+    "attribute",
+    "logit_diff",
+    "matched_pairs",
+    "patch",
+    "spearman",
     "InterventionError",
     "LatentEdit",
     "PositionTracker",

