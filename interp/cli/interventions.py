@@ -101,7 +101,9 @@ def ablate_command(
     pairs = _heads(heads) if heads else None
     model, recipe, source = _setup(spec, direction, hook, n, n_random, plot, overwrite, device)
     if pairs is not None:
-        result = _head_ablation(model, recipe, pairs, n, n_random)
+        from interp.experiments import head_ablation
+
+        result = head_ablation(model, recipe, pairs, n=n, n_random=n_random)
     else:
         from interp.experiments import mitigation_sweep
         from interp.interventions import AblateDirection
@@ -232,24 +234,6 @@ def _direction_source(source: str, hook: str | None):
         return from_means
     raise InterventionError(f"--direction {source!r}: give probe:DIR, sae:DIR:LATENT or "
                             "means:PROMPTS.")  # fmt: skip
-
-
-def _head_ablation(model, recipe, heads, n, n_random):
-    import torch
-
-    from interp.experiments import HeadAblation, measure_arms
-    from interp.interventions import AblateHeads, check_heads
-    from interp.saes.train import default_clean_texts
-
-    heads = check_heads(model, heads)
-    total = model.cfg.n_layers * model.cfg.n_heads
-    generator = torch.Generator().manual_seed(0)
-    sets = [tuple((i // model.cfg.n_heads, i % model.cfg.n_heads)
-                  for i in torch.randperm(total, generator=generator)[: len(heads)].tolist())
-            for _ in range(n_random)]  # fmt: skip
-    arms = measure_arms(model, recipe, [None, AblateHeads(heads), *map(AblateHeads, sets)],
-                        n=n, clean_texts=default_clean_texts(model))  # fmt: skip
-    return HeadAblation(heads, "zero", arms[0], arms[1], tuple(sets), tuple(arms[2:]))
 
 
 def _finish(result, plot: Path | None, as_json: bool) -> None:

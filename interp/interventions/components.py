@@ -74,6 +74,22 @@ def check_heads(model: HookedTransformer, heads) -> tuple[tuple[int, int], ...]:
     return heads
 
 
+def random_heads(
+    model: HookedTransformer, k: int, n: int, seed: int = 0
+) -> list[tuple[tuple[int, int], ...]]:
+    """`n` sets of `k` distinct random (layer, head) pairs: the control of a head ablation.
+
+    Example:
+        >>> random_heads(model, 8, 3, seed=0)[0][:2]
+        ((14, 3), (2, 7))
+    """
+    generator = torch.Generator().manual_seed(seed)
+    total, per_layer = model.cfg.n_layers * model.cfg.n_heads, model.cfg.n_heads
+    return [tuple((int(i) // per_layer, int(i) % per_layer)
+                  for i in torch.randperm(total, generator=generator)[:k])
+            for _ in range(n)]  # fmt: skip
+
+
 @dataclass(frozen=True)
 class AblateHeads:
     """Set each (layer, head)'s output to zero, or to its mean when `means` (from

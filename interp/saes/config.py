@@ -45,6 +45,9 @@ class SAEConfig:
     loss revives it; None: a tenth of the run (at least 10 steps)."""
     heldout_frac: float = 0.1
     """Prompts kept out of training for the metrics."""
+    sparse: bool = True
+    """'topk' only: step SAELens's TopK SAE through the k active latents of each token
+    (`interp.saes.sparse`): the same losses and gradients, fewer products."""
     skip_first_position: bool = True
     """Leave out the first position of every prompt: it carries outliers hundreds of times
     the typical norm, which would dominate the reconstruction loss."""

@@ -255,7 +255,10 @@ def _training_sae(config: SAEConfig, d_in: int, device: str):
     common = {"d_in": d_in, "d_sae": config.d_sae, "device": device,
               "normalize_activations": "expected_average_only_in"}  # fmt: skip
     if config.architecture == "topk":
-        return sae_lens.TopKTrainingSAE(sae_lens.TopKTrainingSAEConfig(k=config.k, **common))
+        from interp.saes.sparse import SparseTopKTrainingSAE
+
+        kind = SparseTopKTrainingSAE if config.sparse else sae_lens.TopKTrainingSAE
+        return kind(sae_lens.TopKTrainingSAEConfig(k=config.k, **common))
     if config.architecture == "batchtopk":
         cfg = sae_lens.BatchTopKTrainingSAEConfig(k=config.k, **common)
         return sae_lens.BatchTopKTrainingSAE(cfg)
