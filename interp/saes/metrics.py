@@ -151,7 +151,8 @@ def loss_change(
         for name, hooks in arms.items():
             arm = _logprobs(model, tokens, hooks)
             nll[name] -= float(arm.gather(-1, target)[..., 0][mask].sum())
-            kl[name] += float((clean.exp() * (clean - arm)).sum(-1)[mask].sum())
+            per_token = (clean.exp() * (clean - arm)).sum(-1).clamp_min(0)  # rounding: ≥ 0
+            kl[name] += float(per_token[mask].sum())
         count += int(mask.sum())
     n = max(count, 1)
     out: dict = {"clean_ce": nll["clean"] / n, "n_tokens": count}
