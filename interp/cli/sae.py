@@ -35,8 +35,11 @@ def sae_train_command(
     tokens: int = typer.Option(SAE["tokens"], help="Training tokens."),
     batch_size: int = typer.Option(SAE["batch_size"], help="Tokens per step."),
     lr: float = typer.Option(SAE["lr"], help="Adam learning rate."),
-    sparse: bool = typer.Option(SAE["sparse"], "--sparse/--dense", help="TopK: step through "
-                                "the k active latents only (--dense: SAELens's own step)."),  # fmt: skip
+    sparse: bool = typer.Option(
+        SAE["sparse"],
+        "--sparse/--dense",
+        help="TopK: step through the k active latents only (--dense: SAELens's own step).",
+    ),  # fmt: skip
     seed: int = typer.Option(0, help="Seed for the split, initialisation and order."),
     model: str = typer.Option(None, help="With a store: its model, for the spliced ΔCE/KL."),
     overwrite: bool = typer.Option(False, help="Replace an SAE already in --out."),
