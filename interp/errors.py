@@ -64,3 +64,36 @@ def check_output_dir(
                     "--overwrite (overwrite=True in Python) to replace it, or give another "
                     "directory.")  # fmt: skip
     return path
+
+
+def check_output_file(
+    path: str | os.PathLike,
+    error: type[InterpError] = InterpError,
+    *,
+    what: str,
+    suffixes: tuple[str, ...],
+    overwrite: bool = False,
+    replace_hint: str = "--overwrite",
+) -> Path:
+    """`path` as a file `what` can be written to, checked before any work: one of `suffixes`,
+    not a directory, not an existing file unless `overwrite` (`replace_hint` says how to
+    ask for it), in a directory that exists.
+
+    Example:
+        >>> check_output_file("sweep.png", what="the plot", suffixes=(".png", ".svg"))
+        PosixPath('sweep.png')
+    """
+    path = Path(path)
+    if path.suffix.lower() not in suffixes:
+        shown = (
+            ", ".join(suffixes[:-1]) + f" or {suffixes[-1]}" if len(suffixes) > 1 else suffixes[0]
+        )
+        raise error(f"{what} {str(path)!r} must end in {shown}.")
+    if path.is_dir():
+        raise error(f"{what} {str(path)!r} is a directory; give a file name ending {suffixes[0]}.")
+    if path.exists() and not overwrite:
+        raise error(f"{what} {str(path)!r} exists; pass {replace_hint} to replace it.")
+    if not path.parent.is_dir():
+        raise error(f"{what} {str(path)!r}: the directory {str(path.parent)!r} does not exist; "
+                    "create it or write elsewhere.")  # fmt: skip
+    return path

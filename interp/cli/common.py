@@ -8,8 +8,6 @@ from pathlib import Path
 
 import typer
 
-from interp.errors import InterpError
-
 DEVICE = typer.Option(None, help="cpu, cuda or cuda:N; default CUDA when available.")
 OTHER_MODEL = typer.Option(
     False, help="Apply it to another model's activations on purpose (a control)."
@@ -73,17 +71,11 @@ def resolve_prompts(prompts: str, n: int):
 
 def check_plot(path: Path | None, overwrite: bool) -> None:
     """Refuse, before any work, a --plot that cannot be written or would replace a file."""
-    if path is None:
-        return
-    if path.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise InterpError(f"--plot {str(path)!r} must end in .png, .svg or .pdf.")
-    if path.is_dir():
-        raise InterpError(f"--plot {str(path)!r} is a directory; give a file name ending .png.")
-    if path.exists() and not overwrite:
-        raise InterpError(f"--plot {str(path)!r} exists; pass --overwrite to replace it.")
-    if not path.parent.is_dir():
-        raise InterpError(f"--plot {str(path)!r}: the directory {str(path.parent)!r} does not "
-                          "exist; create it or write the plot elsewhere.")  # fmt: skip
+    from interp.errors import check_output_file
+
+    if path is not None:
+        check_output_file(path, what="--plot", suffixes=(".png", ".svg", ".pdf"),
+                          overwrite=overwrite)  # fmt: skip
 
 
 def save_plot(ax, path: Path) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 from transformer_lens import HookedTransformer
 
+from interp.errors import check_output_file
 from interp.saes.errors import SAEError
 from interp.saes.features import encode_rows
 from interp.saes.interventions import check_latents
@@ -113,16 +114,8 @@ class FeatureCard:
 
 def check_card_path(path: str | Path, overwrite: bool = False) -> Path:
     """Refuse, before any work, a card path that cannot be written or would replace a file."""
-    path = Path(path)
-    if path.suffix.lower() not in (".html", ".htm"):
-        raise SAEError(f"the card {str(path)!r} must end in .html.")
-    if path.is_dir():
-        raise SAEError(f"the card {str(path)!r} is a directory; give a file name ending .html.")
-    if path.exists() and not overwrite:
-        raise SAEError(f"the card {str(path)!r} exists; pass overwrite=True (--overwrite).")
-    if not path.parent.is_dir():
-        raise SAEError(f"the card's directory {str(path.parent)!r} does not exist; create it.")
-    return path
+    return check_output_file(path, SAEError, what="the card", suffixes=(".html", ".htm"),
+                             overwrite=overwrite, replace_hint="overwrite=True (--overwrite)")  # fmt: skip
 
 
 @torch.inference_mode()
