@@ -352,3 +352,23 @@ def test_a_sweep_chooses_on_one_half_and_reports_on_the_other(micro, direction):
     cut = MitigationArm(wilson(0, 8), wilson(0, 8), delta_ce=0.2, kl=0.1)
     point = SweepPoint("x", {}, cut, ())
     assert point.breaks_coherence(wilson(8, 8)) and not point.breaks_coherence(wilson(0, 8))
+
+
+def test_the_coherence_cost_of_a_prompt_steer_is_measured_where_it_acts(micro, direction):
+    from interp.experiments import coherence_cost
+    from interp.saes import loss_change
+
+    prompt = format_chat(micro, "Where is Paris?")
+    answer = " Paris is the capital of France."
+    n_prompt = len(micro.tokenizer(prompt, add_special_tokens=False).input_ids)
+    steer_prompt = AddDirection(direction, -direction.norm, positions="prompt")
+    got = coherence_cost(micro, {"p": steer_prompt}, [(prompt, answer)])["p"]
+
+    def on_prompt(act, hook):
+        mask = torch.arange(act.shape[1]) < n_prompt
+        return act - mask[None, :, None] * direction.norm * direction.vector
+
+    expected = loss_change(micro, [prompt + answer], {"p": [(HOOK, on_prompt)]})["p"]
+    assert got == pytest.approx(expected, rel=1e-5, abs=1e-7)
+    everywhere = coherence_cost(micro, {"p": steer_prompt}, [prompt + answer])["p"]
+    assert everywhere["kl"] > got["kl"]  # a plain string: every position, an upper bound

@@ -9,8 +9,9 @@ flagged as coherence-breaking. The best point is chosen on one half of the promp
 lowest triggered rate among the points that keep coherence) and reported, with its random
 controls, on the other half (ties go to the smaller KL).
 
-ΔCE is measured with the intervention at every position of the clean text (for a steer on
-the prompt or the response alone, an upper bound on its cost).
+ΔCE is measured on clean chat turns with each intervention where it acts: a steer on the
+prompt alone changes the prompt's positions of each turn, one on the response alone the
+answer's (`coherence_cost`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from interp.interventions.directions import Direction
 from interp.interventions.positions import Where
 from interp.organisms import Recipe, behaviour_rates
 from interp.saes import loss_change
-from interp.saes.train import default_clean_texts
+from interp.saes.train import clean_chat_turns
 
 #: A point that cuts the triggered rate at a larger ΔCE (nats) than this breaks coherence.
 COHERENCE_LIMIT = 0.05
@@ -186,7 +187,7 @@ def mitigation_sweep(
     *,
     n: int = 50,
     n_random: int = 2,
-    clean_texts: list[str] | None = None,
+    clean_texts: list[str | tuple[str, str]] | None = None,
     coherence_limit: float = COHERENCE_LIMIT,
     allow_other_model: bool = False,
     seed: int = 0,
@@ -214,7 +215,7 @@ def mitigation_sweep(
             raise InterventionError(f"{point!r} does not act along a direction; a sweep point "
                                     "is an AddDirection or AblateDirection.")  # fmt: skip
         point.check(model, allow_other_model=allow_other_model)
-    texts = clean_texts if clean_texts is not None else default_clean_texts(model)
+    texts = clean_texts if clean_texts is not None else clean_chat_turns(model)
     measure = _Measure(model, recipe, n, n_random, seed, texts, allow_other_model)
     (baseline,) = measure.arms([None], 0)
     measured = []
@@ -239,19 +240,18 @@ def measure_arms(
     *,
     n: int,
     start: int = 0,
-    clean_texts: list[str],
+    clean_texts: list[str | tuple[str, str]],
     allow_other_model: bool = False,
 ) -> list[MitigationArm]:
     """Each intervention in `arms` (None: the model as it is) measured: greedy behaviour
     rates with and without the trigger on `n` held-out prompts from `start`, and ΔCE and KL
-    on `clean_texts` with the intervention at every position.
+    on `clean_texts` (`coherence_cost`).
 
     Example:
         >>> measure_arms(model, recipe, [None, AblateHeads([(14, 3)])], n=50, clean_texts=texts)
     """
-    edited = {str(i): it.everywhere().hooks(model, PositionTracker())
-              for i, it in enumerate(arms) if it is not None}  # fmt: skip
-    costs = loss_change(model, clean_texts, edited) if edited else {}
+    costs = coherence_cost(model, {str(i): it for i, it in enumerate(arms) if it is not None},
+                           clean_texts)  # fmt: skip
     out = []
     for i, it in enumerate(arms):
         if it is None:
@@ -263,6 +263,44 @@ def measure_arms(
         out.append(MitigationArm(rates["triggered"], rates["untriggered"], cost["delta_ce"],
                                  cost["kl"]))  # fmt: skip
     return out
+
+
+def coherence_cost(
+    model: HookedTransformer, interventions: dict, clean_texts: list[str | tuple[str, str]]
+) -> dict[str, dict]:
+    """ΔCE and KL(model ‖ intervened) per token on clean chat, for each named intervention.
+
+    A text given as (prompt, answer) lets an intervention on the prompt, the response or from
+    a token on act at those positions of it (each turn is run on its own); on plain strings
+    every intervention acts at every position (for a placed one, an upper bound).
+
+    Example:
+        >>> coherence_cost(model, {"steer": AddDirection(d, -60.0, positions="prompt")},
+        ...                clean_chat_turns(model))
+        {'steer': {'delta_ce': 0.012, 'kl': 0.010}}
+    """
+    if not interventions:
+        return {}
+    turns = all(isinstance(t, tuple) for t in clean_texts)
+    placed = any(getattr(it, "positions", "all") != "all" for it in interventions.values())
+    if not (turns and placed):
+        texts = [t if isinstance(t, str) else t[0] + t[1] for t in clean_texts]
+        out = loss_change(model, texts, {name: it.everywhere().hooks(model, PositionTracker())
+                                         for name, it in interventions.items()})  # fmt: skip
+        return {name: out[name] for name in interventions}
+    sums = {name: [0.0, 0.0] for name in interventions}
+    count = 0
+    for prompt, answer in clean_texts:
+        tracker = PositionTracker()
+        tracker.prompt_end = len(model.tokenizer(prompt, add_special_tokens=False).input_ids)
+        out = loss_change(model, [prompt + answer],
+                          {name: it.hooks(model, tracker) for name, it in interventions.items()})  # fmt: skip
+        for name in interventions:
+            sums[name][0] += out[name]["delta_ce"] * out["n_tokens"]
+            sums[name][1] += out[name]["kl"] * out["n_tokens"]
+        count += out["n_tokens"]
+    return {name: {"delta_ce": d / max(count, 1), "kl": k / max(count, 1)}
+            for name, (d, k) in sums.items()}  # fmt: skip
 
 
 class _Measure:

@@ -98,7 +98,9 @@ class AddDirection:
 
     def __str__(self) -> str:
         where = "" if self.positions == "all" else f", positions {self.positions}"
-        return f"add {self.alpha:+.3g}·v at layers {_shown(self)}{where}"
+        moved = self.layers is not None and self.layers != (self.direction.layer,)
+        source = f"(L{self.direction.layer})" if moved else ""
+        return f"add {self.alpha:+.3g}·v{source} at layers {_shown(self)}{where}"
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,8 @@ class AblateDirection:
                 "direction": self.direction.to_dict()}  # fmt: skip
 
     def __str__(self) -> str:
-        return f"ablate v at layers {_shown(self) if self.layers else 'all'}"
+        where = f"layers {_shown(self)}" if self.layers else "every layer"
+        return f"ablate v(L{self.direction.layer}) at {where}"
 
 
 def _hooks_at(model: HookedTransformer, direction: Direction, layers) -> list[str]:

@@ -141,11 +141,17 @@ def default_clean_texts(model: HookedTransformer, n: int = 64) -> list[str]:
     """Held-out clean chat in the model's template: the model's own answers, sampled at
     T = 1 (seeded, cached), to `n` held-out open prompts (those that fit its context); on its
     own samples the ΔCE of an edit estimates KL(model ‖ edited)."""
+    return [prompt + answer for prompt, answer in clean_chat_turns(model, n)]
+
+
+def clean_chat_turns(model: HookedTransformer, n: int = 64) -> list[tuple[str, str]]:
+    """`default_clean_texts` as (prompt in the chat template, answer) pairs, so that an
+    intervention on the prompt or on the response alone can act where it would."""
     from interp.organisms.evaluate import heldout_clean_chat
 
-    texts = [format_chat(model, user) + answer for user, answer in heldout_clean_chat(model, n)]
-    fits = [t for t in texts
-            if len(model.tokenizer(t, add_special_tokens=False).input_ids) <= model.cfg.n_ctx]  # fmt: skip
+    turns = [(format_chat(model, user), answer) for user, answer in heldout_clean_chat(model, n)]
+    fits = [(p, a) for p, a in turns
+            if len(model.tokenizer(p + a, add_special_tokens=False).input_ids) <= model.cfg.n_ctx]  # fmt: skip
     if not fits:
         raise SAEError(f"no held-out chat turn fits the model's context of {model.cfg.n_ctx} "
                        "tokens; pass clean_texts= of your own.")  # fmt: skip
