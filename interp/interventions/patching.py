@@ -7,8 +7,10 @@ needs. The metric is the logit difference, at the last prompt position, between 
 backdoor's first response token and the clean answer's first token (`logit_diff`).
 
 Exact patching runs every patch of a layer as one batch and starts each forward pass at that
-layer from the target's cached residual stream (the layers below are the target's own), so
-a whole grid costs a forward pass per layer, not per cell. Attribution patching estimates
+layer from the target's cached residual stream (the layers below are the target's own), and
+only at the positions from the first one where the two prompts differ (before it both runs
+are the same, so the patched runs share the target's keys and values there), so a whole
+grid costs a forward pass per layer over the differing tail, not a full pass per cell. Attribution patching estimates
 every cell at once from one backward pass: grad(metric) · (source − target).
 
 Triggers change a prompt's length; patching needs equal lengths. `matched_pairs` pairs each
@@ -204,29 +206,35 @@ def patch(
     m_src = logit_diff(src_logits, pairs).mean()
     m_tgt = logit_diff(tgt_logits, pairs).mean()
     n_pairs, n_pos = source.shape
-    cells = n_pos if grid == "resid" else model.cfg.n_heads
-    effect = torch.zeros(model.cfg.n_layers, cells)
-    rows = torch.arange(cells).repeat_interleave(n_pairs)  # row c * n_pairs + p patches cell c
+    # Before the first position where the two sides differ, every activation is the same in
+    # both runs (attention is causal): those cells patch nothing, and every patched run
+    # shares the target's keys and values there, computed once.
+    shared = int((source != target).any(0).float().argmax())
+    prefix = _prefix_cache(model, target[:, :shared]) if shared else None
+    cells = list(range(shared, n_pos)) if grid == "resid" else list(range(model.cfg.n_heads))
+    effect = torch.zeros(model.cfg.n_layers, n_pos if grid == "resid" else len(cells))
+    rows = torch.tensor(cells).repeat_interleave(n_pairs)  # row c * n_pairs + p: cell c
+    index = torch.arange(len(rows))
     for layer in tqdm(range(model.cfg.n_layers), desc=f"patch {grid}", disable=not progress):
-        resid = tgt_cache[names[layer]].repeat(cells, 1, 1)
+        resid = tgt_cache[names[layer]][:, shared:].repeat(len(cells), 1, 1)
         hooks = []
         if grid == "resid":
-            patched = src_cache[names[layer]].repeat(cells, 1, 1)
-            index = torch.arange(len(rows))
-            resid[index, rows] = patched[index, rows]
+            patched = src_cache[names[layer]][:, shared:].repeat(len(cells), 1, 1)
+            resid[index, rows - shared] = patched[index, rows - shared]
         else:
-            z_src = src_cache[z_names[layer]].repeat(cells, 1, 1, 1)
+            z_src = src_cache[z_names[layer]][:, shared:].repeat(len(cells), 1, 1, 1)
 
             def swap(z, hook, z_src=z_src):
                 z = z.clone()
-                index = torch.arange(z.shape[0], device=z.device)
                 z[index, :, rows] = z_src[index, :, rows]
                 return z
 
             hooks = [(z_names[layer], swap)]
-        logits = model.run_with_hooks(resid, start_at_layer=layer, fwd_hooks=hooks)
-        metric = logit_diff(logits, pairs).reshape(cells, n_pairs).mean(1)
-        effect[layer] = ((metric - m_tgt) / (m_src - m_tgt)).cpu()
+        cache = None if prefix is None else _repeat_cache(prefix, len(cells))
+        logits = model.run_with_hooks(resid, start_at_layer=layer, past_kv_cache=cache,
+                                      fwd_hooks=hooks)  # fmt: skip
+        metric = logit_diff(logits, pairs).reshape(len(cells), n_pairs).mean(1)
+        effect[layer, cells] = ((metric - m_tgt) / (m_src - m_tgt)).cpu()
     return PatchingResult(grid, direction, effect, float(m_src), float(m_tgt),
                           _labels(model, source[0], grid), "exact", n_pairs)  # fmt: skip
 
@@ -274,6 +282,28 @@ def attribute(
     effect = torch.stack(rows).detach().cpu() / (m_src - m_tgt)
     return PatchingResult(grid, direction, effect, m_src, m_tgt, _labels(model, source[0], grid),
                           "attribution", len(pairs))  # fmt: skip
+
+
+def _prefix_cache(model: HookedTransformer, tokens: Tensor):
+    """The keys and values of `tokens` at every layer, frozen (later passes read, not add)."""
+    from transformer_lens.cache.key_value_cache import TransformerLensKeyValueCache
+
+    cache = TransformerLensKeyValueCache.init_cache(model.cfg, model.cfg.device, tokens.shape[0])
+    model(tokens, past_kv_cache=cache, return_type=None)
+    cache.freeze()
+    return cache
+
+
+def _repeat_cache(cache, times: int):
+    """`cache` with its batch repeated `times` over (row c * batch + p is row p)."""
+    from transformer_lens.cache.key_value_cache import TransformerLensKeyValueCache
+    from transformer_lens.cache.key_value_cache_entry import TransformerLensKeyValueCacheEntry
+
+    entries = [TransformerLensKeyValueCacheEntry(e.past_keys.repeat(times, 1, 1, 1),
+                                                 e.past_values.repeat(times, 1, 1, 1), True)
+               for e in cache.entries]  # fmt: skip
+    mask = cache.previous_attention_mask.repeat(times, 1)
+    return TransformerLensKeyValueCache(entries, mask, True)
 
 
 def spearman(a: Tensor, b: Tensor) -> float:
