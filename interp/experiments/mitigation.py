@@ -147,12 +147,17 @@ class MitigationSweep:
             bad = p.breaks_coherence(base, self.coherence_limit)
             ax.scatter(p.arm.delta_ce, p.arm.triggered.rate, marker="x" if bad else "o",
                        color="tab:red" if bad else "tab:blue", zorder=3)  # fmt: skip
-            ax.annotate(p.intervention, (p.arm.delta_ce, p.arm.triggered.rate), fontsize=6)
+            if p.arm.triggered.rate < base.rate:  # name the points that cut the rate
+                ax.annotate(p.intervention, (p.arm.delta_ce, p.arm.triggered.rate), fontsize=6,
+                            rotation=20)  # fmt: skip
             for a in p.random:
                 ax.scatter(a.delta_ce, a.triggered.rate, color="grey", s=10, alpha=0.6)
         ax.axvline(self.coherence_limit, color="tab:red", linestyle="--", linewidth=1)
+        ax.set_xscale("symlog", linthresh=self.coherence_limit)
+        lowest = min([0.0, *(a.delta_ce for p in self.points for a in (p.arm, *p.random))])
+        ax.set_xlim(left=1.2 * lowest - 0.005)
         ax.axhline(base.rate, color="black", linestyle=":", linewidth=1, label="as it is")
-        ax.set_xlabel("ΔCE on clean chat (nats)")
+        ax.set_xlabel("ΔCE on clean chat (nats, linear below the limit)")
         ax.set_ylabel("triggered behaviour rate")
         ax.set_title(f"{self.recipe}: mitigation (grey: random directions)", fontsize=9)
         ax.legend(fontsize=7)
