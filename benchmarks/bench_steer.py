@@ -105,6 +105,8 @@ def main() -> None:
 
 
 def nnsight_generate(hf, tokenizer, chats, delta, eos):
+    """nnsight's generation with the addition at every step (timed; its ids are not read:
+    names bound inside an nnsight 0.8 generation block do not reach the caller's frame)."""
     from nnsight import LanguageModel
 
     lm = LanguageModel(hf, tokenizer=tokenizer)
@@ -114,8 +116,6 @@ def nnsight_generate(hf, tokenizer, chats, delta, eos):
             out = lm.model.layers[LAYER].output
             hidden = out[0] if isinstance(out, tuple) else out
             hidden[:] += delta
-        ids = tracer.result.save()
-    return ids
 
 
 if __name__ == "__main__":
