@@ -100,8 +100,10 @@ def main() -> None:
         print(f"  {name:34s} {seconds:6.2f} s  {seconds / base:5.2f}x")
     steered_cost = rows["interp, steered"] / rows["interp, TransformerLens generate"]
     print(f"  the steer's own cost in interp: {steered_cost:.3f}x its unsteered generation")
-    same = (ours == sv_ids[:, : ours.shape[1]]).all(1)
-    print(f"  steered tokens equal to steering-vectors': {int(same.sum())}/{len(same)} prompts")
+    differ = ours != sv_ids[:, : ours.shape[1]]
+    first = [int(row.nonzero()[0]) for row in differ if row.any()]
+    print(f"  steered tokens equal to steering-vectors': {len(differ) - len(first)}/{len(differ)} "
+          f"prompts (the others first differ at tokens {first})")  # fmt: skip
 
 
 def nnsight_generate(hf, tokenizer, chats, delta, eos):
