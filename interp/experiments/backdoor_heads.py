@@ -1,7 +1,8 @@
 """Which layers, positions and heads carry a backdoor's trigger, and does ablating the top
 heads remove it?
 
-On length-matched triggered/clean pairs of the organism's held-out prompts: exact patching
+On length-matched triggered/clean pairs of the organism's training prompts (so that the
+heads are not chosen on the prompts that score them): exact patching
 of the residual stream (layer × position) and of every head, attribution patching of every
 head (one backward pass) with its Spearman correlation to the exact grid; then the top-k
 heads by exact patching (k ≈ 3% of heads) are ablated and the organism measured, beside k
@@ -139,7 +140,7 @@ def backdoor_heads(
     k = max(1, round(0.03 * n_heads)) if k is None else k
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n_heads:
         raise InterventionError(f"k={k!r} heads: give a whole number in 1..{n_heads}.")
-    pairs = matched_pairs(model, recipe, n_pairs)
+    pairs = matched_pairs(model, recipe, n_pairs, split="train")  # never the scored prompts
     residual = patch(model, pairs, "resid", progress=progress)
     heads = patch(model, pairs, "heads", progress=progress)
     estimate = attribute(model, pairs, "heads")
