@@ -354,6 +354,23 @@ def test_a_sweep_chooses_on_one_half_and_reports_on_the_other(micro, direction):
     assert point.breaks_coherence(wilson(8, 8)) and not point.breaks_coherence(wilson(0, 8))
 
 
+def test_the_best_point_keeps_coherence_and_beats_its_random_directions():
+    from interp.evals.rates import wilson
+    from interp.experiments import MitigationArm, SweepPoint
+    from interp.experiments.mitigation import choose
+
+    def arm(k, delta_ce=0.01, kl=0.01):
+        return MitigationArm(wilson(k, 10), wilson(0, 10), delta_ce, kl)
+
+    base = wilson(10, 10)
+    matched = SweepPoint("matched", {}, arm(0), (arm(2), arm(4)))  # random cut it by 0.7
+    broken = SweepPoint("broken", {}, arm(0, delta_ce=0.3), (arm(10),))
+    specific = SweepPoint("specific", {}, arm(1, kl=0.2), (arm(10), arm(9)))
+    tie = SweepPoint("tie", {}, arm(1, kl=0.1), (arm(10),))
+    assert choose([matched, broken, specific, tie], base) == 3
+    assert choose([matched, broken], base) is None
+
+
 def test_the_coherence_cost_of_a_prompt_steer_is_measured_where_it_acts(micro, direction):
     from interp.experiments import coherence_cost
     from interp.saes import loss_change

@@ -15,6 +15,7 @@ from interp.experiments.latent_intervention import (
 )
 from interp.experiments.mitigation import (
     COHERENCE_LIMIT,
+    RANDOM_LIMIT,
     MitigationArm,
     MitigationSweep,
     SweepPoint,
@@ -47,6 +48,7 @@ __all__ = [
     "coherence_cost",
     "measure_arms",
     "COHERENCE_LIMIT",
+    "RANDOM_LIMIT",
     "MitigationArm",
     "MitigationSweep",
     "SweepPoint",

@@ -6,8 +6,9 @@ Wilson intervals) and on held-out clean chat (ΔCE and KL against the model as i
 the same intervention along `n_random` random directions of the same length at the same
 point. A point that cuts the triggered rate while raising ΔCE above `coherence_limit` is
 flagged as coherence-breaking. The best point is chosen on one half of the prompts (the
-lowest triggered rate among the points that keep coherence) and reported, with its random
-controls, on the other half (ties go to the smaller KL).
+lowest triggered rate among the points that keep coherence and whose random directions cut
+the rate by at most `RANDOM_LIMIT` on average; ties go to the smaller KL) and reported, with
+its random controls, on the other half.
 
 ΔCE is measured on clean chat turns with each intervention where it acts: a steer on the
 prompt alone changes the prompt's positions of each turn, one on the response alone the
@@ -38,6 +39,9 @@ from interp.saes.train import clean_chat_turns
 
 #: A point that cuts the triggered rate at a larger ΔCE (nats) than this breaks coherence.
 COHERENCE_LIMIT = 0.05
+#: A point whose random directions cut the triggered rate by more than this on average is
+#: not specific to its direction, and is never chosen.
+RANDOM_LIMIT = 0.10
 
 
 @dataclass(frozen=True)
@@ -226,16 +230,25 @@ def mitigation_sweep(
     measured = []
     for point in tqdm(points, desc="mitigation sweep", disable=not progress):
         measured.append(measure.point(point, start=0))
-    base = baseline.triggered
-    keep = [i for i, p in enumerate(measured)
-            if p.arm.triggered.rate < base.rate and p.arm.delta_ce <= coherence_limit]  # fmt: skip
-    best = min(keep, key=lambda i: (measured[i].arm.triggered.rate, measured[i].arm.kl),
-               default=None)  # fmt: skip
+    best = choose(measured, baseline.triggered, coherence_limit)
     (report_baseline,) = measure.arms([None], n)
     reported = None if best is None else measure.point(points[best], start=n)
     return MitigationSweep(recipe.name, points[0].direction.to_dict(), n, baseline,
                            tuple(measured), best, report_baseline, reported,
                            coherence_limit)  # fmt: skip
+
+
+def choose(
+    points: Sequence[SweepPoint], baseline: Rate, coherence_limit: float = COHERENCE_LIMIT
+) -> int | None:
+    """The index of the point with the lowest triggered rate among those that cut it, keep
+    ΔCE within `coherence_limit` and are not matched by their random directions (mean cut
+    at most `RANDOM_LIMIT`); ties go to the smaller KL. None when no point qualifies."""
+    keep = [i for i, p in enumerate(points)
+            if p.arm.triggered.rate < baseline.rate and p.arm.delta_ce <= coherence_limit
+            and not p.random_shift(baseline)[0] > RANDOM_LIMIT]  # fmt: skip
+    return min(keep, key=lambda i: (points[i].arm.triggered.rate, points[i].arm.kl),
+               default=None)  # fmt: skip
 
 
 def measure_arms(
