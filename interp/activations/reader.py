@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import torch
-from jaxtyping import Float, Int
+from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
 from interp.activations.errors import ActivationsError
@@ -116,6 +116,14 @@ class ActivationReader(ABC):
         if not self.positions.ragged:
             return None
         return torch.cat(list(self._parts("lengths")))
+
+    @property
+    def first_positions(self) -> Bool[Tensor, " rows"]:
+        """For `all`: which rows are the first position of their prompt."""
+        lengths = self._require_ragged("first_positions")
+        first = torch.zeros(int(lengths.sum()), dtype=torch.bool)
+        first[torch.cumsum(lengths, 0) - lengths] = True
+        return first
 
     @property
     def token_ids(self) -> Int[Tensor, "rows ..."] | None:

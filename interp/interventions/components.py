@@ -49,9 +49,7 @@ def component_means(
         raise InterventionError("no reference texts to take means over; pass a few clean ones.")
     acts = cache_activations(model, list(texts), list(hooks), "all", batch_size=batch_size,
                              dtype=torch.float32, progress=False)  # fmt: skip
-    first = torch.zeros(int(acts.lengths.sum()), dtype=torch.bool)
-    first[torch.cumsum(acts.lengths, 0)[:-1]] = True
-    first[0] = True
+    first = acts.first_positions
     if bool(first.all()):
         raise InterventionError("every reference text is one token long; pass longer texts.")
     return {hook: acts[hook][~first].mean(0) for hook in hooks}

@@ -95,10 +95,7 @@ def token_rows(
             "... --positions all), or pass the rows as a tensor."
         )
     rows = source[hook].float().reshape(source[hook].shape[0], -1)
-    lengths = source.lengths
-    first = torch.zeros(rows.shape[0], dtype=torch.bool)
-    first[torch.cumsum(lengths, 0) - lengths] = True
-    return rows, first
+    return rows, source.first_positions
 
 
 def _from_rows(rows: Tensor, hook: str | None, frac: float, generator) -> SAEData:
