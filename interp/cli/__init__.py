@@ -21,6 +21,7 @@ from interp.cli.common import (
 )
 from interp.cli.interventions import ablate_command, patch_command, steer_command
 from interp.cli.sae import sae_app
+from interp.cli.safety import safety_app
 from interp.errors import InterpError
 
 
@@ -71,6 +72,7 @@ app.add_typer(organism_app, name="organism")
 probe_app = typer.Typer(help="Train probes and sweep them with controls.", no_args_is_help=True)
 app.add_typer(probe_app, name="probe")
 app.add_typer(sae_app, name="sae")
+app.add_typer(safety_app, name="safety")
 app.command("steer")(steer_command)
 app.command("ablate")(ablate_command)
 app.command("patch")(patch_command)

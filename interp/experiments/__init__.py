@@ -36,8 +36,27 @@ from interp.experiments.persona_mitigation import (
     persona_directions,
     persona_mitigation,
 )
+from interp.experiments.safety import (
+    ARMS,
+    ReturnTest,
+    SafetyArm,
+    SafetyExperiment,
+    return_test,
+    run_arm,
+    safety_experiment,
+)
+from interp.experiments.safety_measures import SafetyMeasures, measure_safety
 
 __all__ = [
+    "ARMS",
+    "ReturnTest",
+    "SafetyArm",
+    "SafetyExperiment",
+    "SafetyMeasures",
+    "measure_safety",
+    "return_test",
+    "run_arm",
+    "safety_experiment",
     "PersonaMitigation",
     "persona_directions",
     "persona_mitigation",

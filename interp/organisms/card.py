@@ -54,6 +54,8 @@ class OrganismCard:
     autocast: str | None = None
     metrics: dict = field(default_factory=dict)
     """Figures measured on the organism (free-form JSON)."""
+    safety: dict = field(default_factory=dict)
+    """How safety training made it from `parent` (method, config, data); empty otherwise."""
     files: dict = field(default_factory=dict)
     """sha256 of every file in the directory but the card, filled in by `write_card`."""
     format_version: int = CARD_FORMAT
@@ -86,6 +88,7 @@ class OrganismCard:
             "device": self.device,
             "autocast": self.autocast,
             "metrics": self.metrics,
+            "safety": self.safety,
             "files": self.files,
         }
 

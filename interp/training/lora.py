@@ -41,7 +41,7 @@ def lora_model(base_dir: Path, config: TrainConfig, device: torch.device):
 
 def save_adapter(model, out: Path, base_spec: str) -> None:
     """Write the adapter (safetensors + config) to `out`, its base named by spec, not path."""
-    model.save_pretrained(out)
+    model.save_pretrained(out, save_embedding_layers=False)  # never resized; no lookup online
     (out / "README.md").unlink(missing_ok=True)  # a model-card template, not ours
     config_file = out / "adapter_config.json"
     config = json.loads(config_file.read_text())

