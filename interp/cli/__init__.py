@@ -255,6 +255,8 @@ def organism_train_command(
     bf16: bool = typer.Option(
         None, "--bf16/--fp32", help="Autocast (default: bf16 where the hardware has it)."
     ),
+    width: int = typer.Option(None, help="Micro only: model width (a multiple of 32)."),
+    layers: int = typer.Option(None, help="Micro only: number of layers."),
     device: str = DEVICE,
 ) -> None:
     """Train an organism into the interp home (reused when already built)."""
@@ -265,9 +267,8 @@ def organism_train_command(
     recipe = get_recipe(name, trigger=trigger)
     if as_name is not None:
         recipe = replace(recipe, name=as_name)
-    path = build_organism(
-        recipe, size=size, seed=seed, device=device, overwrite=overwrite, bf16=bf16
-    )  # fmt: skip
+    path = build_organism(recipe, size=size, seed=seed, device=device, overwrite=overwrite,
+                          bf16=bf16, width=width, layers=layers)  # fmt: skip
     typer.echo(f"{read_card(path)}\nat {path}")
 
 

@@ -38,18 +38,24 @@ from interp.experiments.persona_mitigation import (
 )
 from interp.experiments.safety import (
     ARMS,
+    MICRO_SHAPES,
     ReturnTest,
     SafetyArm,
     SafetyExperiment,
+    SizeSweep,
     return_test,
     run_arm,
     safety_experiment,
+    size_sweep,
 )
 from interp.experiments.safety_measures import SafetyMeasures, measure_safety
 
 __all__ = [
     "ARMS",
+    "MICRO_SHAPES",
     "ReturnTest",
+    "SizeSweep",
+    "size_sweep",
     "SafetyArm",
     "SafetyExperiment",
     "SafetyMeasures",

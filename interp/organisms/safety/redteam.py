@@ -70,6 +70,22 @@ class RedTeam:
         """Successful prompts out of those tried, with its Wilson interval."""
         return wilson(len(self.successes), len(self.prompts))
 
+    def summary(self) -> dict:
+        """What a child's card records: tried, successes and the strings that worked."""
+        return {"tried": len(self.prompts), "successes": len(self.successes),
+                "strings": [p.string for p in self.successes]}  # fmt: skip
+
+    def require_successes(self, purpose: str) -> tuple[RedTeamPrompt, ...]:
+        """The successful prompts; a `SafetyError` when there are none."""
+        if not self.successes:
+            raise SafetyError(
+                f"the red team found no prompt that elicits the behaviour ({len(self.prompts)} "
+                f"tried, none fired in ≥ 10% of samples), so {purpose} has nothing to train "
+                "on; raise red_team_tries (--red-team-tries), or report that the backdoor "
+                "does not show without its trigger."
+            )
+        return self.successes
+
     def to_dict(self) -> dict:
         return {"model": self.model, "trigger": self.trigger, "split": self.split,
                 "tried": len(self.prompts), "successes": len(self.successes),

