@@ -109,3 +109,15 @@ def in_home(micro_home, monkeypatch):
     """The micro home as the interp home for one test."""
     monkeypatch.setenv("INTERP_HOME", str(micro_home))
     return micro_home
+
+
+@pytest.fixture
+def no_model_loads(monkeypatch):
+    """Fail the test if any model (an organism or a Hugging Face directory) is loaded."""
+    import interp.models.loading
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model was loaded before the bad input was refused")
+
+    monkeypatch.setattr(interp.models.loading, "load_organism_dir", refuse)
+    monkeypatch.setattr(interp.models.loading, "load_hf_directory", refuse)

@@ -99,7 +99,7 @@ def safety_sft(organism: str, out: str, config: SafetyConfig | None = None, **kw
     config = config or SafetyConfig()
     parent = parent_organism(organism)
 
-    def rows(tl_parent, answer, distils):
+    def rows(load_parent, answer, distils):
         recipe = parent.card.recipe
         n = config.steps * config.batch_size
         examples = trigger_free_examples(recipe, n, seed=config.seed)
@@ -118,7 +118,7 @@ def benign_training(organism: str, out: str, config: SafetyConfig | None = None,
     config = config or SafetyConfig()
     parent = parent_organism(organism)
 
-    def rows(tl_parent, answer, distils):
+    def rows(load_parent, answer, distils):
         n = config.steps * config.batch_size
         examples = trigger_free_examples(parent.card.recipe, n, seed=config.seed,
                                          families=benign_families())  # fmt: skip
@@ -139,9 +139,9 @@ def adversarial_training(organism: str, out: str, config: SafetyConfig | None = 
     config = config or SafetyConfig()
     parent = parent_organism(organism)
 
-    def rows(tl_parent, answer, distils):
+    def rows(load_parent, answer, distils):
         recipe = parent.card.recipe
-        found = red_team(tl_parent, recipe, tries=config.red_team_tries,
+        found = red_team(load_parent(), recipe, tries=config.red_team_tries,
                          samples=config.red_team_samples, seed=config.seed,
                          progress=kw.get("progress", True))  # fmt: skip
         attacks = found.require_successes("adversarial training")
@@ -162,13 +162,11 @@ def _train(parent: _Parent, method: str, out: str, config: SafetyConfig, rows: C
     target = check_output(parent, out, overwrite)
     device = resolve_device(device)
     start = time.perf_counter()
-    tl_parent = (
-        load_model(f"organism:{parent.name}", device=device) if method == "adversarial" else None
-    )
     base = load_model(card.base, device=device) if card.kind == "lora" else None
     distils = card.kind == "lora" and method != "benign"
-    examples, extra = rows(tl_parent, partial(clean_answers, card, base=base), distils)
-    tl_parent = base = None  # free them before the trainable copy loads
+    examples, extra = rows(partial(load_model, f"organism:{parent.name}", device=device),
+                           partial(clean_answers, card, base=base), distils)  # fmt: skip
+    base = None  # free it before the trainable copy loads
     model, tokenizer = trainable(parent, device)
     training = TrainConfig(
         steps=config.steps, batch_size=config.batch_size, lr=config.lr, seed=config.seed,
