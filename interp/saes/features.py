@@ -17,6 +17,7 @@ from interp.activations import ActivationReader, cache_activations
 from interp.evals.auroc import Interval, auroc, bootstrap_auroc
 from interp.models import generate
 from interp.saes.errors import SAEError
+from interp.saes.io import check_sae_fits
 
 #: Where trigger latents are read: the last prompt token, or the mean over response tokens.
 READ_AT = ("prompt", "response")
@@ -172,6 +173,34 @@ def response_latents(
         _, cache = model.run_with_cache(ids, names_filter=hook)
         rows.append(encode_rows(sae, cache[hook][0, start:]).mean(0))
     return torch.stack(rows)
+
+
+def latent_auroc(
+    sae, model: HookedTransformer, prompts, latent: int, *, test_frac: float = 0.5,
+    n_bootstrap: int = 1000, seed: int = 0,
+) -> Interval:  # fmt: skip
+    """One latent's AUROC, triggered vs clean at the last prompt token, on the held-out half of
+    the paired prompts that `trigger_latents` (same `test_frac` and `seed`) scores on.
+
+    Read a latent found on one model in another: the organism after safety training, or the
+    base model as the control (load the SAE with `allow_other_model=True`).
+
+    Example:
+        >>> found = trigger_latents(sae, organism, prompts)
+        >>> latent_auroc(sae, trained_child, prompts, found.top)
+    """
+    hook = check_sae_fits(sae, model, allow_other_model=True)
+    if not 0 <= latent < sae.cfg.d_sae:
+        raise SAEError(f"latent {latent} is out of range: the SAE has {sae.cfg.d_sae} latents.")
+    acts = cache_activations(model, prompts, hook, "last", progress=False)
+    labels = torch.as_tensor(acts.labels)
+    if set(labels.tolist()) != {0, 1}:
+        raise SAEError("latent_auroc needs triggered (label 1) and clean (label 0) prompts.")
+    values = encode_rows(sae, acts[hook])[:, latent]
+    generator = torch.Generator().manual_seed(seed)
+    _, test = split_pairs(acts.examples, test_frac, generator)
+    return bootstrap_auroc(values[test], labels[test], n_resamples=n_bootstrap,
+                           generator=generator)  # fmt: skip
 
 
 @torch.inference_mode()
