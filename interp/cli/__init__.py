@@ -20,6 +20,7 @@ from interp.cli.common import (
     to_json,
 )
 from interp.cli.interventions import ablate_command, patch_command, steer_command
+from interp.cli.run import report_command, run_command
 from interp.cli.sae import sae_app
 from interp.cli.safety import safety_app
 from interp.errors import InterpError
@@ -76,6 +77,8 @@ app.add_typer(safety_app, name="safety")
 app.command("steer")(steer_command)
 app.command("ablate")(ablate_command)
 app.command("patch")(patch_command)
+app.command("run")(run_command)
+app.command("report")(report_command)
 
 SPEC = typer.Argument(
     ...,

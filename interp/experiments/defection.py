@@ -114,12 +114,14 @@ class DefectionProbe:
 
 
 def defection_probe(
-    organism: str, controls: dict[str, str], *, n: int = 60, device: str | None = None
-) -> DefectionProbe:
+    organism: str, controls: dict[str, str], *, n: int = 60, method: str = "diff_means",
+    device: str | None = None,
+) -> DefectionProbe:  # fmt: skip
     """A defection probe for `organism`, summarised at a layer chosen on other prompts.
 
-    The probe is the difference of means of the organism's last-token residuals on the
-    generic contrast pairs, at every layer. `n` held-out prompts of the organism's recipe,
+    The probe is fitted by `method` (the difference of means by default; any of
+    `interp.probes.METHODS`) on the organism's last-token residuals of the generic contrast
+    pairs, at every layer. `n` held-out prompts of the organism's recipe,
     each with and without the trigger, are split by pair into two halves: the first picks
     the layer (highest AUROC), the second reports it, with the random directions and each
     control model's activations of the same prompts (`controls`: name -> model spec).
@@ -149,17 +151,18 @@ def defection_probe(
         for name, spec in controls.items()
     }
     chosen = probe_sweep(
-        select_acts, train=pairs, methods=["diff_means"], n_random=0, n_bootstrap=0,
+        select_acts, train=pairs, methods=[method], n_random=0, n_bootstrap=0,
         refit_controls=False, length_match=False, seed=0, progress=False,
     ).best()  # fmt: skip
     sweep = probe_sweep(
-        acts, train=pairs, methods=["diff_means"], controls=control_acts, seed=0, progress=False
+        acts, train=pairs, methods=[method], controls=control_acts, seed=0, progress=False
     )
-    result = sweep.get(chosen.hook, "diff_means")
+    result = sweep.get(chosen.hook, method)
     hindsight = sweep.best()
     baseline = sweep.baselines[result.hook]
     return DefectionProbe(
         organism=acts.model_name,
+        method=method,
         n_prompts=sweep.n_eval,
         hook=result.hook,
         selection_auroc=chosen.auroc.value,
@@ -172,6 +175,6 @@ def defection_probe(
         recall=result.recall,
         fpr=result.fpr,
         worst_family=result.worst_family,
-        auroc_by_layer=tuple(r.auroc.value for r in sweep.by_hook("diff_means")),
+        auroc_by_layer=tuple(r.auroc.value for r in sweep.by_hook(method)),
         warnings=tuple(sweep.warnings),
     )

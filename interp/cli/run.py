@@ -1,0 +1,42 @@
+"""`interp run CONFIG.toml` and `interp report RUN_DIR`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from interp.cli.common import AS_JSON, to_json
+
+CONFIG = typer.Argument(..., help="A run config (TOML), e.g. experiments/demo.toml.")
+RUN_OUT = typer.Option(None, help="The run directory (default: runs/NAME); a re-run into it "
+                       "reuses every step whose inputs are unchanged.")  # fmt: skip
+RUN_DIR = typer.Argument(..., help="A run directory written by `interp run`.")
+
+
+def run_command(config: Path = CONFIG, out: Path = RUN_OUT, as_json: bool = AS_JSON) -> None:
+    """Run every step the config names into one run directory, reusing finished steps.
+
+    Example: interp run experiments/demo.toml && interp report runs/demo
+    """
+    from interp.pipeline import load_config
+    from interp.pipeline.run import check_run_dir, run_pipeline
+
+    parsed = load_config(config)  # every key checked before any work
+    directory = check_run_dir(out if out is not None else Path("runs") / parsed.name)
+    echo = (lambda line: None) if as_json else typer.echo
+    record = run_pipeline(config, directory, progress=not as_json, echo=echo)
+    typer.echo(to_json(record) if as_json else f"{record}\nnext: interp report {directory}")
+
+
+def report_command(
+    run_dir: Path = RUN_DIR,
+) -> None:
+    """Write RUN_DIR/report.html: every finished step's numbers beside their controls,
+    figures embedded, readable offline.
+
+    Example: interp report runs/demo
+    """
+    from interp.report import write_report
+
+    typer.echo(f"report: {write_report(run_dir)}")
