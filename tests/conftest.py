@@ -102,7 +102,8 @@ def micro_home(tmp_path_factory):
     from interp.organisms import build_organism
 
     home = tmp_path_factory.mktemp("micro-home")
-    for shared in ("models", "downloads"):  # the real base model, converted once
+    (interp_home() / "cache").mkdir(parents=True, exist_ok=True)
+    for shared in ("models", "downloads", "cache"):  # the base model converted once, answers cached
         if (interp_home() / shared).exists():
             (home / shared).symlink_to(interp_home() / shared)
     with pytest.MonkeyPatch.context() as mp:

@@ -45,7 +45,7 @@ def docs_home(micro_home, tmp_path_factory):
     """A home of its own holding the session's micro organisms (a copy: the docs train
     more on the command line)."""
     home = tmp_path_factory.mktemp("docs-home")
-    for shared in ("models", "downloads"):  # the real base model, converted once
+    for shared in ("models", "downloads", "cache"):  # the base model converted once, answers cached
         if (micro_home / shared).exists():
             (home / shared).symlink_to((micro_home / shared).resolve())
     shutil.copytree(micro_home / "organisms", home / "organisms")

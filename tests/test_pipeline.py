@@ -151,7 +151,7 @@ def test_a_rerun_reuses_finished_steps_and_redoes_an_interrupted_one(micro_run, 
     assert again.steps[5].key == micro_run.steps[5].key, "same inputs, same key"
 
 
-def test_the_report_shows_each_section_with_its_controls_and_flags(micro_run):
+def test_the_report_shows_each_section_with_its_controls_and_flags(micro_run, tmp_path):
     from interp.report import write_report
 
     page = write_report(micro_run.directory).read_text()
@@ -161,6 +161,13 @@ def test_the_report_shows_each_section_with_its_controls_and_flags(micro_run):
     assert "too few for the intervals to mean much" in page  # n = 20 is flagged
     assert page.count("<img") >= len(STEPS) and "http" not in page.split("<body>")[1]
     assert "hook_resid" not in page.split('<section id="organisms">')[0], "no raw hook list"
+    older = tmp_path / "run"  # a step left from an older config is not this run's
+    shutil.copytree(micro_run.directory, older)
+    run = json.loads((older / "run.json").read_text())
+    run["steps"] = [s for s in run["steps"] if s["name"] != "safety"]
+    (older / "run.json").write_text(json.dumps(run))
+    page = write_report(older).read_text()
+    assert '<section id="safety">' not in page and "Left out" in page
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None,

