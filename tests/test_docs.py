@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from conftest import MICRO_ORGANISMS
 
 from interp.cli import app
 
@@ -48,7 +49,9 @@ def docs_home(micro_home, tmp_path_factory):
     for shared in ("models", "downloads", "cache"):  # the base model converted once, answers cached
         if (micro_home / shared).exists():
             (home / shared).symlink_to((micro_home / shared).resolve())
-    shutil.copytree(micro_home / "organisms", home / "organisms")
+    for name in MICRO_ORGANISMS:
+        built = f"organisms/{name}-micro"
+        shutil.copytree(micro_home / built, home / built)
     return home
 
 
