@@ -54,13 +54,14 @@ def _device(run: RunSettings) -> str | None:
     return None if run.device == "auto" else run.device
 
 
+def _organism_input(step, run: RunSettings, steps: dict) -> list[str]:
+    """What a step on one organism (`step.organism`) reads."""
+    return [home_name(step.organism, run)]
+
+
 def _seeds(steps: dict) -> tuple[int, ...]:
     organisms = steps.get("organisms")
     return organisms.seeds if organisms is not None else (0,)
-
-
-def _spec(name: str, run: RunSettings, seed: int = 0) -> str:
-    return "smollm2" if name == "base" else f"organism:{home_name(name, run, seed)}"
 
 
 # --- organisms: the behaviour table ---------------------------------------------------------
@@ -197,10 +198,6 @@ def persona_step(step: PersonaStep, run: RunSettings, steps: dict, progress: boo
 # --- mitigation -----------------------------------------------------------------------------
 
 
-def mitigation_inputs(step: MitigationStep, run: RunSettings, steps: dict) -> list[str]:
-    return [home_name(step.organism, run)]
-
-
 def mitigation_step(step: MitigationStep, run: RunSettings, steps: dict, progress: bool):
     from interp.activations import cache_activations
     from interp.experiments import mitigation_sweep, steering_grid
@@ -226,10 +223,6 @@ def mitigation_step(step: MitigationStep, run: RunSettings, steps: dict, progres
 # --- patching -------------------------------------------------------------------------------
 
 
-def patching_inputs(step: PatchingStep, run: RunSettings, steps: dict) -> list[str]:
-    return [home_name(step.organism, run)]
-
-
 def patching_step(step: PatchingStep, run: RunSettings, steps: dict, progress: bool):
     from interp.experiments import backdoor_heads
     from interp.models import load_model
@@ -243,10 +236,6 @@ def patching_step(step: PatchingStep, run: RunSettings, steps: dict, progress: b
 
 
 # --- safety training ------------------------------------------------------------------------
-
-
-def safety_inputs(step: SafetyStep, run: RunSettings, steps: dict) -> list[str]:
-    return [home_name(step.organism, run)]
 
 
 def safety_step(step: SafetyStep, run: RunSettings, steps: dict, progress: bool):
@@ -267,7 +256,7 @@ RUNNERS: dict[str, tuple[Callable, Callable]] = {
     "probe": (probe_step, probe_inputs),
     "sae": (sae_step, sae_inputs),
     "persona": (persona_step, persona_inputs),
-    "mitigation": (mitigation_step, mitigation_inputs),
-    "patching": (patching_step, patching_inputs),
-    "safety": (safety_step, safety_inputs),
+    "mitigation": (mitigation_step, _organism_input),
+    "patching": (patching_step, _organism_input),
+    "safety": (safety_step, _organism_input),
 }
