@@ -61,6 +61,10 @@ def test_wilson_matches_the_closed_form():
     assert wilson(0, 200).low == 0.0 and wilson(0, 200).high == pytest.approx(0.01884, abs=1e-4)
     with pytest.raises(ValueError, match="need 0 <= k <= n"):
         wilson(5, 3)
+    # the interval always holds its rate (rounding once left all-of-n just above the top)
+    for n in range(1, 301):
+        assert wilson(n, n).high == 1.0 and wilson(0, n).low == 0.0
+        assert all(wilson(k, n).low <= k / n <= wilson(k, n).high for k in range(0, n + 1, 7))
 
 
 def test_monitor_scores_transcripts(tmp_path):

@@ -43,7 +43,8 @@ def wilson(k: int, n: int, z: float = 1.96) -> Rate:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return Rate(k, n, max(0.0, centre - half), min(1.0, centre + half))
+    # the interval holds the rate exactly (float rounding left 1.0 above it at some n)
+    return Rate(k, n, min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half)))
 
 
 def rate_of(flags) -> Rate:
