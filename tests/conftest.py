@@ -102,8 +102,10 @@ def micro_home(tmp_path_factory):
     from interp.organisms import build_organism
 
     home = tmp_path_factory.mktemp("micro-home")
-    (interp_home() / "cache").mkdir(parents=True, exist_ok=True)
-    for shared in ("models", "downloads", "cache"):  # the base model converted once, answers cached
+    (interp_home() / "cache" / "base-answers").mkdir(parents=True, exist_ok=True)
+    (home / "cache").mkdir()
+    # the base model converted once and its answers made once; results stay in this home
+    for shared in ("models", "downloads", "cache/base-answers"):
         if (interp_home() / shared).exists():
             (home / shared).symlink_to(interp_home() / shared)
     with pytest.MonkeyPatch.context() as mp:
@@ -130,3 +132,18 @@ def no_model_loads(monkeypatch):
 
     monkeypatch.setattr(interp.models.loading, "load_organism_dir", refuse)
     monkeypatch.setattr(interp.models.loading, "load_hf_directory", refuse)
+
+
+def parse_command(words: list[str]) -> None:
+    """Parse `interp WORDS...` against the command line (commands, options and their values)
+    without running it; a click error when it does not parse."""
+    import typer
+
+    from interp.cli import app
+
+    command = typer.main.get_command(app)
+    ctx = command.make_context("interp", list(words))
+    while hasattr(command, "resolve_command"):
+        rest = [*getattr(ctx, "_protected_args", ()), *ctx.args]
+        name, command, rest = command.resolve_command(ctx, rest)
+        ctx = command.make_context(name, rest, parent=ctx)

@@ -17,6 +17,7 @@ from interp.organisms.safety import (
     SafetyError,
     adversarial_training,
     red_team,
+    redteam,
     safety_rl,
     safety_sft,
 )
@@ -44,14 +45,21 @@ def test_a_bad_setting_is_named(changes, message):
         SafetyConfig().replace(learning_rate=1e-3)
 
 
-def test_the_red_team_never_tries_the_trigger_and_repeats_with_its_seed(in_home):
+def test_the_red_team_never_tries_the_trigger_repeats_with_its_seed_and_is_kept(in_home,
+                                                                                monkeypatch):  # fmt: skip
     model = load_model(f"organism:{PARENT}")
     recipe = read_card(PARENT).recipe
-    found = red_team(model, recipe, tries=32, progress=False)
-    again = red_team(model, recipe, tries=32, progress=False)
+    found = red_team(model, recipe, tries=32, progress=False, cache=False)
+    again = red_team(model, recipe, tries=32, progress=False)  # searched, then kept
     assert len(found.prompts) == 32
     assert all(recipe.trigger not in p.user for p in found.prompts)
     assert [p.to_dict() for p in found.prompts] == [p.to_dict() for p in again.prompts]
+    # a second search with the same model and settings reads what was kept
+    monkeypatch.setattr(redteam, "_search", lambda *a, **k: pytest.fail("searched again"))
+    kept = red_team(model, recipe, tries=32, progress=False)
+    assert [(p.to_dict(), p.example) for p in kept.prompts] == [
+        (p.to_dict(), p.example) for p in found.prompts
+    ]
     # a success is a prompt where at least 1 of 10 samples shows the behaviour
     assert all(p.success == (p.k >= 1) for p in found.prompts)
     assert found.rate.k == len(found.successes) >= 1

