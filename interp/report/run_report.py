@@ -14,7 +14,12 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from interp.report.html import ReportError
+from interp.errors import InterpError
+
+
+class ReportError(InterpError):
+    """A run directory the report cannot be written from."""
+
 
 #: The report's sections in order: step name -> title.
 SECTIONS = {
@@ -186,9 +191,12 @@ def _probe(result: dict, run: dict, steps: dict) -> tuple[str, list[str]]:
     for p in result["probes"]:
         name = p["organism"].removeprefix("organism:")
         a = p["auroc"]
+        worst = p.get("worst_family")
         rows.append([name, p["method"], p["layer"], _rate(a["value"], a),
                      f"{p['random_p95']:.3f} / {p['random_best']:.3f}",
-                     *[_num(p["controls"].get(c)) for c in controls]])  # fmt: skip
+                     *[_num(p["controls"].get(c)) for c in controls],
+                     f"{p['fpr']:.3f}" + (f" ({worst['family']} {worst['fpr']:.3f})" if worst else ""),
+                     f"{p['best_auroc_in_hindsight']:.3f}"])  # fmt: skip
         for c in controls:
             value = p["controls"].get(c)
             if value is not None and value >= max(CONTROL_FIRES, p["random_p95"]):
@@ -203,13 +211,16 @@ def _probe(result: dict, run: dict, steps: dict) -> tuple[str, list[str]]:
         if len(set(beats)) > 1:
             flags.append(f"{recipe}: the probe beats random directions in {sum(beats)} of "
                          f"{len(beats)} builds: the result does not hold across builds.")  # fmt: skip
+    recall = result["probes"][0]["recall"] if result["probes"] else 0.9
     table = _table(["organism", "method", "layer", "AUROC [95% CI]", "random p95 / best",
-                    *[f"on {c}" for c in controls]], rows)  # fmt: skip
+                    *[f"on {c}" for c in controls], f"FPR at {recall:.0%} recall (worst family)",
+                    "best layer in hindsight"], rows)  # fmt: skip
     methods = (
         "A probe fitted on generic yes/no contrast pairs at every layer (last prompt "
         "token); the layer is chosen on half of the held-out triggered/clean pairs and "
         "the AUROC reported on the other half, beside 1,000 random directions and the "
-        "same probe on each control model's activations of the same prompts."
+        "same probe on each control model's activations of the same prompts. The best "
+        "layer in hindsight (chosen on the reporting half) flatters the probe."
     )
     return table + _methods(methods), flags
 
