@@ -92,7 +92,7 @@ def _header(run: dict, steps: dict) -> str:
     settings = run["config"]["run"]
     left_out = [n for n in SECTIONS if n not in steps]
     rows = "".join(f"<tr><td>{s['name']}</td><td>{'reused' if s['reused'] else 'ran'}</td>"
-                   f"<td>{s['seconds']:.0f} s</td></tr>" for s in run["steps"])  # fmt: skip
+                   f"<td>{_step_time(s, steps)}</td></tr>" for s in run["steps"])  # fmt: skip
     versions = ", ".join(f"{k} {v}" for k, v in run["versions"].items() if v)
     machine = run["machine"]
     out = (f"<p>Run <b>{html.escape(run['name'])}</b> started {run['started']}, "
@@ -105,6 +105,14 @@ def _header(run: dict, steps: dict) -> str:
         out += (f"<p class='methods'>Left out (not in this run's config, or not finished): "
                 f"{', '.join(SECTIONS[n].split(':')[0] for n in left_out)}.</p>")  # fmt: skip
     return f'<section id="run"><h2>Run</h2>{out}</section>'
+
+
+def _step_time(record: dict, steps: dict) -> str:
+    """A step's time in this run; a reused step's as it was when it ran."""
+    if not record["reused"] or record["name"] not in steps:
+        return f"{record['seconds']:.0f} s"
+    ran = json.loads((steps[record["name"]][1] / "step.json").read_text()).get("seconds")
+    return "-" if ran is None else f"{ran:.0f} s when it ran"
 
 
 def _image(path: Path) -> str:
