@@ -62,18 +62,20 @@ def write_report(run_dir: str | Path) -> Path:
         raise ReportError(f"{str(run_dir)!r} is not a run directory (no readable run.json); "
                           "make one with `interp run CONFIG.toml --out DIR`.") from None  # fmt: skip
     keys = {s["name"]: s["key"] for s in run["steps"]}  # this run's steps, not older ones
-    steps = {}
+    steps, ran = {}, {}  # ran: each finished step's seconds when it ran
     for name in SECTIONS:
         done = run_dir / "steps" / name
         try:
-            finished = json.loads((done / "step.json").read_text())["key"] == keys.get(name)
+            record = json.loads((done / "step.json").read_text())
+            finished = record["key"] == keys.get(name)
         except (OSError, ValueError, KeyError):
             finished = False
         if finished:
             steps[name] = (json.loads((done / "result.json").read_text()), done)
+            ran[name] = record.get("seconds")
     if not steps:
         raise ReportError(f"{str(run_dir)!r} has no finished step to report; run it first.")
-    body = [_header(run, steps)]
+    body = [_header(run, steps, ran)]
     for name, (result, directory) in steps.items():
         text, flags = RENDER[name](result, run, steps)
         figures = "".join(_image(p) for p in sorted(directory.glob("*.png")))
@@ -88,11 +90,11 @@ def write_report(run_dir: str | Path) -> Path:
     return page
 
 
-def _header(run: dict, steps: dict) -> str:
+def _header(run: dict, steps: dict, ran: dict) -> str:
     settings = run["config"]["run"]
     left_out = [n for n in SECTIONS if n not in steps]
     rows = "".join(f"<tr><td>{s['name']}</td><td>{'reused' if s['reused'] else 'ran'}</td>"
-                   f"<td>{_step_time(s, steps)}</td></tr>" for s in run["steps"])  # fmt: skip
+                   f"<td>{_step_time(s, ran)}</td></tr>" for s in run["steps"])  # fmt: skip
     versions = ", ".join(f"{k} {v}" for k, v in run["versions"].items() if v)
     machine = run["machine"]
     out = (f"<p>Run <b>{html.escape(run['name'])}</b> started {run['started']}, "
@@ -107,12 +109,12 @@ def _header(run: dict, steps: dict) -> str:
     return f'<section id="run"><h2>Run</h2>{out}</section>'
 
 
-def _step_time(record: dict, steps: dict) -> str:
+def _step_time(record: dict, ran: dict) -> str:
     """A step's time in this run; a reused step's as it was when it ran."""
-    if not record["reused"] or record["name"] not in steps:
+    if not record["reused"] or record["name"] not in ran:
         return f"{record['seconds']:.0f} s"
-    ran = json.loads((steps[record["name"]][1] / "step.json").read_text()).get("seconds")
-    return "-" if ran is None else f"{ran:.0f} s when it ran"
+    seconds = ran[record["name"]]
+    return "-" if seconds is None else f"{seconds:.0f} s when it ran"
 
 
 def _image(path: Path) -> str:
