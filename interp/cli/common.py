@@ -13,6 +13,13 @@ OTHER_MODEL = typer.Option(
     False, help="Apply it to another model's activations on purpose (a control)."
 )
 AS_JSON = typer.Option(False, "--json", help="Print one JSON object.")
+SPEC = typer.Argument(
+    ...,
+    help="'smollm2', 'organism:NAME', a local Hugging Face model directory, or a "
+    "TransformerLens model name in the local Hugging Face cache.",
+)
+DTYPE = typer.Option(None, help="float32 (default), bfloat16 or float16.")
+STORE_PATH = typer.Argument(..., help="The store directory.")
 
 
 def to_json(result) -> str:

@@ -49,3 +49,21 @@ def report_command(
     from interp.report import write_report
 
     typer.echo(f"report: {write_report(run_dir)}")
+
+
+DEMO_SIZE = typer.Option("default", help="default (the SmolLM2 organisms: over an hour on 2 "
+                         "cores the first time) or micro (tiny organisms, about 2 minutes).")  # fmt: skip
+
+
+def demo_command(size: str = DEMO_SIZE, out: Path = RUN_OUT, as_json: bool = AS_JSON) -> None:
+    """The whole pipeline on the built-in organisms, then its report: `interp run` on the
+    demo config (experiments/demo.toml, or micro.toml), then `interp report`.
+
+    Example: interp demo --size micro
+    """
+    from interp.pipeline import DEMO_CONFIGS
+    from interp.pipeline.config import ConfigError
+
+    if size not in DEMO_CONFIGS:
+        raise ConfigError(f"--size {size!r}: size must be 'micro' or 'default'.")
+    run_and_echo(DEMO_CONFIGS[size], out, as_json, report=True)
