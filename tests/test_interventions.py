@@ -306,6 +306,41 @@ def test_attribution_is_the_gradient_times_the_difference(micro, pairs):
     )
 
 
+@pytest.mark.parametrize("grid", ["resid", "heads"])
+def test_attribution_equals_the_gradient_over_the_whole_prompt(micro, pairs, grid):
+    """`attribute` runs only the positions where the two prompts differ, from a shared
+    cache, and unembeds the last position only: the same numbers as one plain backward pass
+    over every position."""
+    from interp.interventions import attribute, logit_diff
+
+    source = torch.stack([p.triggered for p in pairs])
+    target = torch.stack([p.clean for p in pairs])
+    kind = "hook_resid_pre" if grid == "resid" else "attn.hook_z"
+    names = [f"blocks.{i}.{kind}" for i in range(micro.cfg.n_layers)]
+    with torch.no_grad():
+        m_src = logit_diff(micro(source), pairs).mean()
+        _, src = micro.run_with_cache(source, names_filter=lambda n: n in names)
+    kept = {}
+
+    def keep(act, hook):
+        if not act.requires_grad:  # only the first: the graph runs through the others
+            act = act.detach().requires_grad_(True)
+        kept[hook.name] = act
+        return act
+
+    with torch.enable_grad():
+        metric = logit_diff(micro.run_with_hooks(target, fwd_hooks=[(n, keep) for n in names]),
+                            pairs).mean()  # fmt: skip
+        grads = torch.autograd.grad(metric, [kept[n] for n in names])
+    dims = (0, 2) if grid == "resid" else (0, 1, 3)
+    expected = torch.stack([(g * (src[n] - kept[n].detach())).sum(dims)
+                            for n, g in zip(names, grads, strict=True)])  # fmt: skip
+    expected = expected / (m_src - metric.detach())
+    got = attribute(micro, pairs, grid)
+    assert got.target_metric == pytest.approx(float(metric), abs=1e-4)
+    torch.testing.assert_close(got.effect, expected.float(), atol=1e-4, rtol=1e-3)
+
+
 def test_patching_refuses_what_it_cannot_match(micro, pairs):
     from dataclasses import replace
 

@@ -197,19 +197,17 @@ def patch(
     source, target = _sides(pairs, direction)
     names = [f"blocks.{i}.hook_resid_pre" for i in range(model.cfg.n_layers)]
     z_names = [f"blocks.{i}.attn.hook_z" for i in range(model.cfg.n_layers)]
-    src_logits, src_cache = model.run_with_cache(
-        source, names_filter=lambda n: n in names + z_names
-    )
-    tgt_logits, tgt_cache = model.run_with_cache(
-        target, names_filter=lambda n: n in names + z_names
-    )
-    m_src = logit_diff(src_logits, pairs).mean()
-    m_tgt = logit_diff(tgt_logits, pairs).mean()
+    kept = lambda n: n in names + z_names  # noqa: E731
+    end = model.cfg.n_layers
+    src_resid, src_cache = model.run_with_cache(source, stop_at_layer=end, names_filter=kept)
+    tgt_resid, tgt_cache = model.run_with_cache(target, stop_at_layer=end, names_filter=kept)
+    m_src = logit_diff(last_logits(model, src_resid), pairs).mean()
+    m_tgt = logit_diff(last_logits(model, tgt_resid), pairs).mean()
     n_pairs, n_pos = source.shape
     # Before the first position where the two sides differ, every activation is the same in
     # both runs (attention is causal): those cells patch nothing, and every patched run
     # shares the target's keys and values there, computed once.
-    shared = int((source != target).any(0).float().argmax())
+    shared = _shared(source, target)
     prefix = _prefix_cache(model, target[:, :shared]) if shared else None
     cells = list(range(shared, n_pos)) if grid == "resid" else list(range(model.cfg.n_heads))
     effect = torch.zeros(model.cfg.n_layers, n_pos if grid == "resid" else len(cells))
@@ -231,9 +229,9 @@ def patch(
 
             hooks = [(z_names[layer], swap)]
         cache = None if prefix is None else _repeat_cache(prefix, len(cells))
-        logits = model.run_with_hooks(resid, start_at_layer=layer, past_kv_cache=cache,
-                                      fwd_hooks=hooks)  # fmt: skip
-        metric = logit_diff(logits, pairs).reshape(len(cells), n_pairs).mean(1)
+        out = model.run_with_hooks(resid, start_at_layer=layer, stop_at_layer=end,
+                                   past_kv_cache=cache, fwd_hooks=hooks)  # fmt: skip
+        metric = logit_diff(last_logits(model, out), pairs).reshape(len(cells), n_pairs).mean(1)
         effect[layer, cells] = ((metric - m_tgt) / (m_src - m_tgt)).cpu()
     return PatchingResult(grid, direction, effect, float(m_src), float(m_tgt),
                           _labels(model, source[0], grid), "exact", n_pairs)  # fmt: skip
@@ -247,7 +245,9 @@ def attribute(
     direction: Literal["triggered→clean", "clean→triggered"] = "triggered→clean",
 ) -> PatchingResult:
     """Attribution patching: every cell of the grid estimated from one backward pass through
-    the target run, grad(metric) · (source − target), normalised like `patch`.
+    the target run, grad(metric) · (source − target), normalised like `patch`. Like `patch`,
+    both runs share the keys and values before the first position where they differ
+    (computed once; the cells there are 0) and compute logits at the last position only.
 
     Example:
         >>> attribute(model, pairs, "heads").top(8)
@@ -255,8 +255,16 @@ def attribute(
     source, target = _sides(pairs, direction)
     kind = "hook_resid_pre" if grid == "resid" else "attn.hook_z"
     names = [f"blocks.{i}.{kind}" for i in range(model.cfg.n_layers)]
-    with torch.inference_mode():
-        src_logits, src_cache = model.run_with_cache(source, names_filter=lambda n: n in names)
+    end = model.cfg.n_layers
+    shared = _shared(source, target)
+    # Every tail token is attended to (TransformerLens would guess padding from the tokens).
+    tail = {"past_kv_cache": None, "stop_at_layer": end,
+            "attention_mask": torch.ones_like(target[:, shared:])}  # fmt: skip
+    with torch.no_grad():
+        tail["past_kv_cache"] = _prefix_cache(model, target[:, :shared]) if shared else None
+        src_resid, src_cache = model.run_with_cache(source[:, shared:], **tail,
+                                                    names_filter=lambda n: n in names)  # fmt: skip
+        m_src = float(logit_diff(last_logits(model, src_resid), pairs).mean())
     kept: dict[str, Tensor] = {}
 
     def keep(act, hook):
@@ -266,22 +274,40 @@ def attribute(
         return act
 
     with torch.enable_grad():
-        logits = model.run_with_hooks(target, fwd_hooks=[(n, keep) for n in names])
-        metric = logit_diff(logits, pairs).mean()
+        out = model.run_with_hooks(target[:, shared:], **tail,
+                                   fwd_hooks=[(n, keep) for n in names])  # fmt: skip
+        metric = logit_diff(last_logits(model, out), pairs).mean()
         grads = torch.autograd.grad(metric, [kept[n] for n in names])
-    m_src = float(logit_diff(src_logits, pairs).mean())
     m_tgt = float(metric.detach())
     rows = []
     for name, grad in zip(names, grads, strict=True):
         delta = src_cache[name] - kept[name].detach()
         # The metric is the mean over pairs, so its gradient already averages them: sum.
-        if grid == "resid":  # [pair, pos, d] -> [pos]
-            rows.append((grad * delta).sum((0, 2)))
+        if grid == "resid":  # [pair, pos, d] -> [pos], 0 where the runs are the same
+            rows.append(torch.cat([grad.new_zeros(shared), (grad * delta).sum((0, 2))]))
         else:  # [pair, pos, head, d_head] -> [head]
             rows.append((grad * delta).sum((0, 1, 3)))
     effect = torch.stack(rows).detach().cpu() / (m_src - m_tgt)
     return PatchingResult(grid, direction, effect, m_src, m_tgt, _labels(model, source[0], grid),
                           "attribution", len(pairs))  # fmt: skip
+
+
+def last_logits(model: HookedTransformer, resid: Float[Tensor, "batch pos d_model"]
+                ) -> Float[Tensor, "batch 1 d_vocab"]:  # fmt: skip
+    """The logits at the last position of the final residual stream (a forward pass run with
+    `stop_at_layer=n_layers`): the metric reads nothing else, and unembedding every position
+    is a large share of a small model's forward pass."""
+    resid = resid[:, -1:]
+    if model.cfg.normalization_type is not None:
+        resid = model.ln_final(resid)
+    logits = model.unembed(resid)
+    cap = model.cfg.output_logits_soft_cap
+    return cap * torch.tanh(logits / cap) if cap > 0 else logits
+
+
+def _shared(source: Tensor, target: Tensor) -> int:
+    """Positions before the first one where the two sides differ (the same in both runs)."""
+    return int((source != target).any(0).float().argmax())
 
 
 def _prefix_cache(model: HookedTransformer, tokens: Tensor):
