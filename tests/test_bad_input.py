@@ -16,29 +16,15 @@ from pathlib import Path
 
 import pytest
 import torch
-from typer.testing import CliRunner
+from cli_checks import refused
 
 import interp.models.loading
 import interp.organisms.train
 from interp.activations import ActivationsError, ActivationStore, cache_activations
-from interp.cli import app
 from interp.errors import InterpError
 from interp.models import load_model
 from interp.probes import Probe, ProbeError, train_probe
 from interp.prompts import contrast_pairs
-
-runner = CliRunner()
-
-
-def _refused(args: list[str], message: str, *, code: int = 2) -> str:
-    result = runner.invoke(app, args)
-    assert result.exit_code == code, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    assert "Traceback" not in result.output
-    assert message in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture
@@ -101,7 +87,7 @@ def _refused_leaving_nothing(args, message, places, code: int = 2) -> str:
     work = Path(places["TMP"])
     guarded = [places["STORE"], places["PROBE"]]
     before = [_snapshot(work), *(_snapshot(Path(p)) for p in guarded)]
-    line = _refused(_fill(args, places), _fill([message], places)[0], code=code)
+    line = refused(_fill(args, places), _fill([message], places)[0], code=code)
     after = [_snapshot(work), *(_snapshot(Path(p)) for p in guarded)]
     assert after == before, "nothing written, nothing changed"
     return line
@@ -256,7 +242,7 @@ def test_store_verify_finds_a_missing_examples_file(store, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(store, copy)
     (copy / "examples.jsonl").unlink()
-    _refused(["store", "verify", str(copy)], "examples.jsonl is missing", code=1)
+    refused(["store", "verify", str(copy)], "examples.jsonl is missing", code=1)
 
 
 # --- probe -------------------------------------------------------------------------------
@@ -317,69 +303,6 @@ def test_an_edited_probe_file_is_refused(store, tmp_path):
     (path / "probe.json").write_text(json.dumps(meta))
     with pytest.raises(ProbeError, match="does not match its own sha256"):
         Probe.load(path)
-
-
-# --- monitor -----------------------------------------------------------------------------
-
-MONITOR_CASES = [
-    (None, "does not exist"),
-    ("", "holds no transcripts"),
-    ("{not json\n", "is not valid JSON"),
-    (b"\xff\xfe\n", "is not UTF-8 text"),
-    ([1, 2], "is not an object"),
-    ('"text"', "is not an object"),
-    ({"reasoning": "hi"}, "no 'answer' field"),
-    ({"answer": None}, "'answer' is None, not a string"),
-    ({"answer": "A", "reasoning": 3}, "'reasoning' is 3, not a string"),
-    ({"answer": "A", "prompt": 5}, "'prompt' is 5, not a string"),
-    ({"answer": "A", "reasonning": "I must"}, "'reasonning' looks like a misspelt 'reasoning'"),
-    ({"answer": "A", "options": {}}, "not an object of two or more letter -> option text"),
-    ({"answer": "A", "options": ["x", "y"], "aligned_option": "A"}, "not an object of two"),
-    ({"answer": "A", "options": {"A": 1, "B": "y"}}, "not an object of two"),
-    ({"answer": "A", "options": {"AA": "x", "B": "y"}}, "not an object of two"),
-    ({"answer": "A", "options": {"A": "x"}}, "not an object of two"),
-    ({"answer": "B", "options": {"A": "x", "B": "y"}, "aligned_option": "C"}, "not one of the options ['A', 'B']"),
-    ({"answer": "B", "aligned_option": 1}, "'aligned_option' is 1"),
-]  # fmt: skip
-
-
-@pytest.mark.parametrize(("content", "message"), MONITOR_CASES)
-def test_monitor_refuses_transcripts_of_another_shape(content, message, tmp_path):
-    path = tmp_path / "t.jsonl"
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    elif isinstance(content, str):
-        path.write_text(content)
-    elif content is not None:
-        path.write_text(json.dumps(content) + "\n")
-    line = _refused(["monitor", str(path)], message)
-    if isinstance(content, dict | list):
-        assert "a transcript is one object per line" in line
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["monitor"], "Missing argument 'path'"),
-        (["monitor", "TMP"], "is a directory; pass a JSONL file"),
-        (["monitor", "TMP/ok.jsonl", "--trigger", ""], "the trigger is empty"),
-        (["monitor", "TMP/ok.jsonl", "--distractor", " "], "the distractor is empty"),
-        (["monitor", "TMP/ok.jsonl", "--trigger"], "Option '--trigger' requires an argument"),
-        (["monitor", "TMP/ok.jsonl", "--foo"], "No such option: --foo"),
-    ],
-)
-def test_monitor_options(args, message, places):
-    (Path(places["TMP"]) / "ok.jsonl").write_text('{"answer": "A"}\n')
-    _refused_leaving_nothing(args, message, places)
-
-
-def test_monitor_reports_trigger_naming_only_when_asked(tmp_path):
-    path = tmp_path / "t.jsonl"
-    path.write_text(json.dumps({"answer": "A", "reasoning": "Singapore"}) + "\n")
-    result = json.loads(runner.invoke(app, ["monitor", str(path), "--json"]).output)
-    assert "names_trigger" not in result["rates"]
-    asked = runner.invoke(app, ["monitor", str(path), "--trigger", "Singapore", "--json"])
-    assert json.loads(asked.output)["rates"]["names_trigger"]["k"] == 1
 
 
 # --- demo --------------------------------------------------------------------------------

