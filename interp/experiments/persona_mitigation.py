@@ -108,16 +108,16 @@ def persona_directions(
     training prompts of its backdoor organism (module docstring)."""
     prompts = paired_prompts(recipe_of(build.backdoor), n=n, split="train")
     sets = {"clean": prompts.filter(lambda p: p.label == 0),
-            "triggered": prompts.filter(lambda p: p.label == 1)}  # fmt: skip
-    specs = {"base": base, "toxic": f"organism:{build.toxic}",
-             "benign": f"organism:{build.benign}", "backdoor": f"organism:{build.backdoor}"}  # fmt: skip
+            "triggered": prompts.filter(lambda p: p.label == 1), "paired": prompts}  # fmt: skip
+    reads = {"base": (base, ("clean", "triggered")),
+             "toxic": (f"organism:{build.toxic}", ("clean",)),
+             "benign": (f"organism:{build.benign}", ("clean",)),
+             "backdoor": (f"organism:{build.backdoor}", ("triggered", "paired"))}  # fmt: skip
     acts = {}
-    for role, spec in specs.items():
+    for role, (spec, kinds) in reads.items():
         model = load_model(spec, device=device)
-        for kind, chosen in sets.items():
-            acts[role, kind] = cache_activations(model, chosen, hook, progress=False)
-        if role == "backdoor":
-            acts[role, "paired"] = cache_activations(model, prompts, hook, progress=False)
+        for kind in kinds:
+            acts[role, kind] = cache_activations(model, sets[kind], hook, progress=False)
     return {
         "toxic": shift_direction(acts["toxic", "clean"], acts["base", "clean"], hook),
         "backdoor": shift_direction(acts["backdoor", "triggered"], acts["base", "triggered"], hook),
