@@ -10,13 +10,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from cli_checks import refused, runner
 
 from interp.cli import app
 from interp.pipeline import STEPS, ConfigError, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parents[1]
-runner = CliRunner()
 
 BAD = [
     ({"run": {"size": "huge"}}, "[run] size = 'huge': use one of default, micro"),
@@ -64,9 +63,7 @@ def test_a_malformed_config_names_the_key_and_what_it_expects(data, message):
 def test_bad_toml_is_refused_by_the_command_before_a_run_directory_exists(tmp_path, text):
     config = tmp_path / "bad.toml"
     config.write_text(text)
-    result = runner.invoke(app, ["run", str(config), "--out", str(tmp_path / "run")])
-    assert result.exit_code == 2 and result.output.startswith("error: "), result.output
-    assert "is not valid TOML" in result.output and len(result.output.splitlines()) == 1
+    refused(["run", str(config), "--out", str(tmp_path / "run")], "is not valid TOML")
     assert not (tmp_path / "run").exists(), "nothing written that a re-run could trust"
 
 
