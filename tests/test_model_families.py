@@ -4,6 +4,7 @@ batch of mixed lengths, one prompt longer than every sliding window."""
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -90,3 +91,26 @@ def test_an_architecture_that_does_not_convert_is_refused_with_the_list(
     with pytest.raises(UnsupportedArchitectureError, match=f"holds a {arch}.*{why}.*Supported "
                        "architectures: GPT2LMHeadModel.*Gemma3ForCausalLM"):  # fmt: skip
         load_model(path)
+
+
+@pytest.mark.parametrize("arch", SUPPORTED_ARCHITECTURES)
+def test_stored_layout_changes_no_output(arch, configs, tiny_tokenizer, tmp_path):
+    """`load_model` stores the matrices the forward pass reads transposed in that order
+    (`interp.models.layout`): logits, KV-cached greedy tokens and weight gradients are the same
+    bits as with every parameter stored contiguous in its own shape."""
+    _, path = _save(arch, configs, tiny_tokenizer, tmp_path)
+    model = load_model(path, device="cpu")
+    plain = copy.deepcopy(model)
+    moved = [n for n, p in plain.named_parameters() if not p.is_contiguous()]
+    assert any("W_U" in n for n in moved) and any("W_O" in n for n in moved), moved
+    for p in plain.parameters():
+        p.data = p.data.contiguous()
+    tokens = model.to_tokens(LONG)
+    for m in (model, plain):
+        m.zero_grad()
+        m(tokens).log_softmax(-1)[0, -1, 0].backward()
+    assert torch.equal(model(tokens), plain(tokens))
+    for (name, p), q in zip(model.named_parameters(), plain.parameters(), strict=True):
+        assert (p.grad is None and q.grad is None) or torch.equal(p.grad, q.grad), name
+    kwargs = {"max_new_tokens": 8, "do_sample": False, "verbose": False}
+    assert torch.equal(model.generate(tokens, **kwargs), plain.generate(tokens, **kwargs))

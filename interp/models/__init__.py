@@ -12,6 +12,7 @@ from interp.models.errors import (
 from interp.models.fingerprint import fingerprint
 from interp.models.generation import Completion, chat, chat_text, complete, format_chat, generate
 from interp.models.hf import load_hf_directory
+from interp.models.layout import relayout
 from interp.models.loading import load_model, organism_dir
 from interp.models.smollm2 import ensure_smollm2, smollm2_dir
 
@@ -33,6 +34,7 @@ __all__ = [
     "load_hf_directory",
     "load_model",
     "organism_dir",
+    "relayout",
     "resolve_device",
     "resolve_dtype",
     "smollm2_dir",

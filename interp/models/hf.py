@@ -29,6 +29,7 @@ from interp.models.architectures import (
 )
 from interp.models.devices import resolve_device, resolve_dtype
 from interp.models.errors import ModelLoadError, ModelNotFoundError, UnsupportedArchitectureError
+from interp.models.layout import relayout
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ def load_hf_directory(
             del state_dict[key]
     # No weight processing, so one strict load replaces TransformerLens's key-by-key loop.
     model.load_state_dict(model.fill_missing_keys(state_dict), strict=True)
-    return model.to(device, print_details=False).eval()
+    return relayout(model.to(device, print_details=False).eval())
 
 
 def _load_tokenizer(path: Path, trust_remote_code: bool):
