@@ -106,10 +106,10 @@ def test_stored_layout_changes_no_output(arch, configs, tiny_tokenizer, tmp_path
     for p in plain.parameters():
         p.data = p.data.contiguous()
     tokens = model.to_tokens(LONG)
-    for m in (model, plain):
-        m.zero_grad()
-        m(tokens).log_softmax(-1)[0, -1, 0].backward()
-    assert torch.equal(model(tokens), plain(tokens))
+    logits = [m(tokens) for m in (model, plain)]
+    for out in logits:
+        out.log_softmax(-1)[0, -1, 0].backward()
+    assert torch.equal(*logits)
     for (name, p), q in zip(model.named_parameters(), plain.parameters(), strict=True):
         assert (p.grad is None and q.grad is None) or torch.equal(p.grad, q.grad), name
     kwargs = {"max_new_tokens": 8, "do_sample": False, "verbose": False}

@@ -32,10 +32,10 @@ def relayout(model: HookedTransformer) -> HookedTransformer:
     Example:
         >>> model = relayout(model)  # the same logits, without a copy of each matrix per call
     """
+    # Split-input attention contracts its weights with einsum: leave those as they are.
+    attention = not (model.cfg.use_split_qkv_input or model.cfg.use_attn_in)
     for module in model.modules():
-        if isinstance(module, AbstractAttention):
-            if model.cfg.use_split_qkv_input or model.cfg.use_attn_in:
-                continue  # those paths contract the weights with einsum: leave them as they are
+        if isinstance(module, AbstractAttention) and attention:
             for name in ("W_Q", "W_K", "W_V", "_W_K", "_W_V"):
                 _store(module, name, _ATTENTION_IN)
             _store(module, "W_O", _ATTENTION_OUT)
