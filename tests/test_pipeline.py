@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -154,6 +157,43 @@ def test_a_rerun_reuses_finished_steps_and_redoes_an_interrupted_one(micro_run, 
         and "[1/7] organisms: unchanged, reused" in lines
     )
     assert again.steps[5].key == micro_run.steps[5].key, "same inputs, same key"
+
+
+def _numbers(out: Path) -> dict:
+    """Every step's result, without the times it records (they differ between runs)."""
+
+    def drop_times(value):
+        if isinstance(value, dict):
+            return {k: drop_times(v) for k, v in value.items() if not k.endswith("seconds")}
+        return [drop_times(v) for v in value] if isinstance(value, list) else value
+
+    return {step: drop_times(json.loads((out / "steps" / step / "result.json").read_text()))
+            for step in STEPS}  # fmt: skip
+
+
+def test_a_run_killed_midway_resumes_to_the_numbers_of_an_uninterrupted_run(
+    micro_run, micro_home, micro_config, tmp_path, monkeypatch
+):
+    from interp.pipeline.run import run_pipeline
+
+    monkeypatch.setenv("INTERP_HOME", str(micro_home))
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "interp.cli", "run", str(micro_config), "--out", str(out)]
+    job = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    while not (out / "steps/persona/step.json").exists() and job.poll() is None:
+        assert time.monotonic() < deadline, "the run did not reach its persona step"
+        time.sleep(0.2)
+    time.sleep(1.0)  # into the mitigation step (several seconds)
+    job.send_signal(signal.SIGKILL)
+    job.wait()
+    assert job.returncode == -signal.SIGKILL, "the run ended before it was killed"
+    assert not (out / "steps/mitigation/step.json").exists(), "killed after mitigation"
+    again = run_pipeline(micro_run.config, out, progress=False, echo=lambda line: None)
+    reused = [s.name for s in again.steps if s.reused]
+    assert reused == ["organisms", "probe", "sae", "persona"], reused
+    assert not list((out / "steps").glob(".*.partial"))
+    assert _numbers(out) == _numbers(micro_run.directory)
 
 
 def test_a_run_stopped_in_its_first_step_is_resumed_into_its_directory(micro_home, tmp_path,
