@@ -233,6 +233,8 @@ def test_interp_demo_runs_the_demo_config_then_writes_its_report(micro_run, micr
     assert Path(record["report"]) == out / "report.html"
     assert all(f'<section id="{step}">' in page for step in STEPS)
     assert page.count(" s when it ran</td>") == len(STEPS)  # each reused step's own time
+    took = sum(s.seconds for s in micro_run.steps)
+    assert f"(its steps took {took:,.0f} s when they ran)" in page
 
 
 def test_the_report_shows_each_section_with_its_controls_and_flags(micro_run, tmp_path):

@@ -97,8 +97,12 @@ def _header(run: dict, steps: dict, ran: dict) -> str:
                    f"<td>{_step_time(s, ran)}</td></tr>" for s in run["steps"])  # fmt: skip
     versions = ", ".join(f"{k} {v}" for k, v in run["versions"].items() if v)
     machine = run["machine"]
+    timing = f"{run['seconds']:.0f} s"
+    if any(s["reused"] for s in run["steps"]):
+        took = sum((ran.get(s["name"]) or 0) if s["reused"] else s["seconds"] for s in run["steps"])
+        timing += f" (its steps took {took:,.0f} s when they ran)"
     out = (f"<p>Run <b>{html.escape(run['name'])}</b> started {run['started']}, "
-           f"{run['seconds']:.0f} s; size {settings['size']}, n = {settings['n']} held-out "
+           f"{timing}; size {settings['size']}, n = {settings['n']} held-out "
            f"prompts per condition, seed {settings['seed']}, device {settings['device']}.</p>"
            f"<table><tr><th>step</th><th></th><th>time</th></tr>{rows}</table>"
            f"<p class='methods'>{html.escape(versions)}; Python {machine['python']}, "
