@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   create .venv, install, fetch the base model, run experiments/demo.toml, write
-#               its report (over an hour on 2 cores the first time, seconds once built)
+#               its report (about 1.5 hours on 2 cores the first time, seconds once built)
 #   make test   create .venv with dev extras, fetch the base model, run lint and the whole suite
 
 PYTHON ?= python3

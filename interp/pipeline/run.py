@@ -33,14 +33,15 @@ from interp.pipeline.steps import RUNNERS, StepOutput
 FORMAT = 1
 #: Rough time of each step on 2 CPU cores at the default size, when nothing is built yet.
 ESTIMATES = {
-    "organisms": "5 to 25 minutes per organism to train (seconds each once built), "
-                 "then 2 to 3 minutes each to evaluate",
+    "organisms": "7 to 25 minutes per organism to train (seconds each once built), "
+                 "then about 2 minutes each to evaluate",
     "probe": "about a minute",
     "sae": "about 8 minutes for 1,000 chat turns: the base model's answers, caching, training",
     "persona": "about a minute",
     "mitigation": "about 2 minutes per point",
-    "patching": "about 4 minutes",
-    "safety": "2 to 4 minutes per SFT or adversarial arm, about 20 per RL arm",
+    "patching": "4 to 5 minutes",
+    "safety": "about 9 minutes for the red team and measures, 2 to 4 per SFT or "
+              "adversarial arm, about 20 per RL arm",
 }  # fmt: skip
 PACKAGES = ("interp", "torch", "transformers", "transformer-lens", "sae-lens", "peft", "trl")
 
