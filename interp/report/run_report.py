@@ -99,7 +99,7 @@ def _header(run: dict, steps: dict, ran: dict) -> str:
     machine = run["machine"]
     timing = f"{run['seconds']:.0f} s"
     if any(s["reused"] for s in run["steps"]):
-        took = sum((ran.get(s["name"]) or 0) if s["reused"] else s["seconds"] for s in run["steps"])
+        took = sum(_seconds(s, ran) or 0 for s in run["steps"])
         timing += f" (its steps took {took:,.0f} s when they ran)"
     out = (f"<p>Run <b>{html.escape(run['name'])}</b> started {run['started']}, "
            f"{timing}; size {settings['size']}, n = {settings['n']} held-out "
@@ -113,12 +113,17 @@ def _header(run: dict, steps: dict, ran: dict) -> str:
     return f'<section id="run"><h2>Run</h2>{out}</section>'
 
 
+def _seconds(record: dict, ran: dict) -> float | None:
+    """A step's seconds in this run; a reused step's when it ran (None: not recorded)."""
+    reused = record["reused"] and record["name"] in ran
+    return ran[record["name"]] if reused else record["seconds"]
+
+
 def _step_time(record: dict, ran: dict) -> str:
     """A step's time in this run; a reused step's as it was when it ran."""
-    if not record["reused"] or record["name"] not in ran:
-        return f"{record['seconds']:.0f} s"
-    seconds = ran[record["name"]]
-    return "-" if seconds is None else f"{seconds:.0f} s when it ran"
+    seconds = _seconds(record, ran)
+    when = " when it ran" if record["reused"] and record["name"] in ran else ""
+    return "-" if seconds is None else f"{seconds:.0f} s{when}"
 
 
 def _image(path: Path) -> str:
