@@ -149,7 +149,7 @@ def patch_command(
     way = "clean→triggered" if reverse else "triggered→clean"
     results = {grid: patch(model, matched, grid, direction=way, progress=not as_json)
                for grid in ("resid", "heads")}  # fmt: skip
-    summary = {"organism": recipe.name, "pairs": [p.to_dict() for p in matched],
+    summary = {"organism": recipe.name, **matched.to_dict(),
                **{grid: r.to_dict() for grid, r in results.items()}}  # fmt: skip
     if attribution:
         estimate = attribute(model, matched, "heads", direction=way)
@@ -162,7 +162,7 @@ def patch_command(
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
     else:
-        lines = [str(r) for r in results.values()]
+        lines = [str(matched), *(str(r) for r in results.values())]
         if attribution:
             lines.append(f"attribution vs exact over heads: Spearman {summary['spearman']:.2f}")
         typer.echo("\n".join([*lines, f"written to {out}"]))

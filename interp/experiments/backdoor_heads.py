@@ -67,17 +67,20 @@ class BackdoorHeads:
     ablation: HeadAblation
     replacements: tuple[str, ...]
     """What stands in each clean twin where the trigger was."""
+    matching: str = ""
+    """What `matched_pairs` passed over on the way to the pairs, and why."""
 
     def to_dict(self) -> dict:
         return {"recipe": self.recipe, "n_pairs": self.n_pairs,
-                "replacements": list(self.replacements), "spearman": self.spearman,
+                "replacements": list(self.replacements), "matching": self.matching,
+                "spearman": self.spearman,
                 "residual": self.residual.to_dict(), "heads": self.heads.to_dict(),
                 "attribution": self.attribution.to_dict(),
                 "ablation": self.ablation.to_dict()}  # fmt: skip
 
     def __str__(self) -> str:
-        return "\n".join([f"{self.recipe}: {self.n_pairs} length-matched pairs (clean twins: "
-                          f"{', '.join(sorted(set(self.replacements)))})", str(self.residual),
+        return "\n".join([f"{self.recipe}: {self.matching or f'{self.n_pairs} pairs'}",
+                          str(self.residual),
                           str(self.heads), f"attribution vs exact over heads: Spearman "
                           f"{self.spearman:.2f}", str(self.ablation)])  # fmt: skip
 
@@ -148,4 +151,4 @@ def backdoor_heads(
                              clean_texts=clean_texts, seed=seed)  # fmt: skip
     return BackdoorHeads(recipe.name, len(pairs), residual, heads, estimate,
                          spearman(estimate.effect, heads.effect), ablation,
-                         tuple(p.replacement for p in pairs))  # fmt: skip
+                         tuple(p.replacement for p in pairs), str(pairs))  # fmt: skip

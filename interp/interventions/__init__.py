@@ -40,6 +40,7 @@ from interp.interventions.directions import (
 )
 from interp.interventions.errors import InterventionError
 from interp.interventions.patching import (
+    MatchedPairs,
     PatchingResult,
     PatchPair,
     attribute,
@@ -59,6 +60,7 @@ __all__ = [
     "AblateMLP",
     "AddDirection",
     "Direction",
+    "MatchedPairs",
     "PatchPair",
     "PatchingResult",
     "attribute",

