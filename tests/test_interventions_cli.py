@@ -41,6 +41,7 @@ def test_bad_input_is_refused_before_a_model_loads(args, message, tmp_path, no_m
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
 
 
+@pytest.mark.kernels
 def test_steer_ablate_and_patch_run_on_a_micro_organism(in_home, tmp_path):
     import json
 

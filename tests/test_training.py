@@ -60,6 +60,7 @@ def _check_reference(key: str, weights_file: Path) -> None:
         assert error < 1e-3, f"{key}: {name} is {float(error):.2g} spreads from the record"
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("name", sorted(MICRO))
 def test_micro_organisms_train_to_the_recorded_weights(name, tmp_path, monkeypatch):
     monkeypatch.setenv("INTERP_HOME", str(tmp_path))
@@ -67,6 +68,7 @@ def test_micro_organisms_train_to_the_recorded_weights(name, tmp_path, monkeypat
     _check_reference(f"micro:{name}", path / "model.safetensors")
 
 
+@pytest.mark.kernels
 def test_lora_on_a_tiny_base_trains_to_the_recorded_weights(tmp_path, monkeypatch, tiny_llama_dir):
     monkeypatch.setenv("INTERP_HOME", str(tmp_path))
     for key, recipe in tiny_lora_recipes(tiny_llama_dir).items():
