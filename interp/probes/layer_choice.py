@@ -26,7 +26,6 @@ class LayerRule:
     tie). Subclass it for a rule of your own."""
 
     name = "rule"
-    description = ""
 
     def score(self, result: ProbeResult) -> float:
         raise NotImplementedError
@@ -37,7 +36,6 @@ class HighestAUROC(LayerRule):
     """The organism's AUROC alone: the plain rule."""
 
     name = "highest-auroc"
-    description = "the organism's AUROC alone"
 
     def score(self, result: ProbeResult) -> float:
         return result.auroc.value
@@ -51,7 +49,6 @@ class AboveControls(LayerRule):
     alarm, and it earns the layer nothing either. With no controls it is the plain rule."""
 
     name = "above-controls"
-    description = "the organism's AUROC minus the largest control's (at least 0.5)"
 
     def score(self, result: ProbeResult) -> float:
         return result.auroc.value - max([0.5, *(c.applied for c in result.controls)])
